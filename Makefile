@@ -1,0 +1,55 @@
+# Everything a developer or CI runs goes through these targets; `make test` works on a
+# fresh machine with only Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean
+
+help:
+	@echo "make test    lint, type checks and the whole test suite (creates .venv)"
+	@echo "make serve   run the service on this machine (see README for settings)"
+	@echo "make demo    the service against kubesim, the simulated cluster"
+	@echo "make lint    ruff, import-linter and mypy only"
+	@echo "make bench   benchmarks against their peers (not part of make test)"
+	@echo "make soak    long reliability runs (not part of make test)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: lint
+	$(BIN)/pytest -m "not soak and not bench" $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not soak and not bench" -x -q $(PYTEST_ARGS)
+
+serve: $(STAMP)
+	$(BIN)/must-gather-api serve
+
+demo: $(STAMP)
+	$(BIN)/must-gather-api demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+soak: $(STAMP)
+	$(BIN)/pytest -m soak $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

@@ -1,0 +1,43 @@
+"""What the routes need, found on the application's state.
+
+The application builds one ``Services`` in its lifespan; routes take what they need
+through the ``Annotated`` dependencies below, never through module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from must_gather_api.api.metrics import Metrics
+from must_gather_api.auth.base import Authenticator, Caller
+from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.runner import Runner
+from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: GatheringStore
+    runner: Runner
+    layout: Layout
+    metrics: Metrics
+    authenticator: Authenticator
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _caller(request: Request) -> Caller:
+    services = _services(request)
+    return await services.authenticator.authenticate(request.headers.get("authorization"))
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+CallerDep = Annotated[Caller, Depends(_caller)]

@@ -1,0 +1,219 @@
+"""The `/must-gather` routes, wire-compatible with forklift-must-gather-api."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import ValidationError
+
+from must_gather_api import parameters
+from must_gather_api.api import bodies
+from must_gather_api.api.deps import CallerDep, Services, ServicesDep
+from must_gather_api.api.downloads import archive_response
+from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
+from must_gather_api.auth.base import Caller
+from must_gather_api.errors import ArchiveNotAvailable, GatheringNotFound, InvalidParameter
+from must_gather_api.executors.base import Credentials
+from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
+from must_gather_api.gatherings.records import Gathering, Status
+from must_gather_api.settings import ListScope, request_defaults
+
+router = APIRouter(prefix="/must-gather", tags=["gatherings"])
+
+_REQUEST_SCHEMA = {
+    "required": False,
+    "content": {
+        "application/json": {"schema": GatheringRequest.model_json_schema(by_alias=True)},
+        "application/x-www-form-urlencoded": {
+            "schema": GatheringRequest.model_json_schema(by_alias=True)
+        },
+    },
+}
+_ONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": GatheringView},
+    404: {"description": "No gathering has that id or name."},
+}
+_FOLLOW_WAIT_SECONDS = 5.0
+
+
+def _visible(caller: Caller, gathering: Gathering, services: Services) -> Gathering:
+    """Hide (as not found) what this caller may not see; see LIST_SCOPE."""
+    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
+    if own_only and gathering.requested_by != caller.user:
+        raise GatheringNotFound("no gathering has that id or custom-name")
+    return gathering
+
+
+async def _find(reference: str, caller: Caller, services: Services) -> Gathering:
+    return _visible(caller, await services.store.find(reference), services)
+
+
+async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
+    tail = await asyncio.to_thread(
+        read_tail,
+        services.layout.output_log(gathering.id),
+        services.settings.exec_output_tail_bytes,
+    )
+    return render(gathering, exec_output=tail)
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra={"requestBody": _REQUEST_SCHEMA},
+    responses={201: {"model": GatheringView}, 400: {}, 413: {}},
+    summary="Start a gathering",
+)
+async def create(request: Request, caller: CallerDep, services: ServicesDep) -> JSONResponse:
+    """Queue a gathering and answer at once with its object (status `new`).
+
+    Every key is optional; an empty body or `{}` runs the defaults. Unknown keys and
+    read-only keys (`id`, `status`, `exec-output`, ...) are refused with 400.
+    """
+    fields = await bodies.read_fields(request)
+    try:
+        asked = GatheringRequest.model_validate(fields)
+    except ValidationError as e:
+        raise RequestValidationError(e.errors()) from e
+    if asked.timeout:
+        try:
+            parameters.timeout(asked.timeout, max_timeout=services.settings.max_timeout)
+        except ValueError as e:
+            raise InvalidParameter("timeout", str(e)) from e
+    stored = asked.to_request(request_defaults(services.settings))
+    gathering = await services.store.create(stored, requested_by=caller.user)
+    services.metrics.created.inc()
+    credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
+    services.runner.submit(gathering, credentials=credentials)
+    return JSONResponse(render(gathering, exec_output=""), status_code=201)
+
+
+@router.get("", responses={200: {"model": list[GatheringView]}}, summary="List gatherings")
+async def list_all(
+    caller: CallerDep,
+    services: ServicesDep,
+    status: Annotated[Status | None, Query(description="Only gatherings in this status.")] = None,
+    custom_name: Annotated[
+        str | None, Query(alias="custom-name", description="Only gatherings with this name.")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10000, description="At most this many.")] = None,
+    offset: Annotated[int, Query(ge=0, description="Skip this many first.")] = 0,
+) -> JSONResponse:
+    """All gatherings in ascending id order. Each carries only the last 1 KiB of its
+    `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
+    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
+    owner = caller.user if own_only else None
+    found = await services.store.list(
+        status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
+    )
+    tails = await asyncio.to_thread(
+        read_tails,
+        [services.layout.output_log(g.id) for g in found],
+        services.settings.list_output_tail_bytes,
+    )
+    return JSONResponse([render(g, exec_output=t) for g, t in zip(found, tails, strict=True)])
+
+
+@router.get("/{reference}", responses=_ONE, summary="One gathering, by id or custom-name")
+async def get_one(reference: str, caller: CallerDep, services: ServicesDep) -> JSONResponse:
+    """By numeric id first, then the newest gathering with this custom-name."""
+    gathering = await _find(reference, caller, services)
+    return JSONResponse(await _view(gathering, services))
+
+
+@router.get(
+    "/{reference}/data",
+    responses={200: {"content": {"application/gzip": {}}}, 206: {}, 404: {}},
+    summary="Download the archive",
+)
+@router.head("/{reference}/data", include_in_schema=False)
+async def download(
+    reference: str, request: Request, caller: CallerDep, services: ServicesDep
+) -> Response:
+    """The archive, once the gathering has ended and an archive exists. Supports Range."""
+    gathering = await _find(reference, caller, services)
+    path = services.layout.archive(gathering.id)
+    if not gathering.has_archive or not await asyncio.to_thread(path.is_file):
+        raise ArchiveNotAvailable(_why_no_archive(gathering))
+    response = archive_response(path, name=gathering.archive_name)
+    if request.method == "GET" and not request.headers.get("range"):
+        services.metrics.bytes_served.inc(gathering.archive_size)
+    return response
+
+
+def _why_no_archive(gathering: Gathering) -> str:
+    if not gathering.status.finished:
+        return f"gathering {gathering.id} is {gathering.status.value}; its archive is not ready"
+    if gathering.archive_removed:
+        return f"the archive of gathering {gathering.id} was {gathering.archive_removed}"
+    return f"gathering {gathering.id} has no archive ({gathering.error_reason or 'no data'})"
+
+
+@router.get(
+    "/{reference}/logs",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, 404: {}},
+    summary="The whole output of a gathering",
+)
+async def logs(
+    reference: str,
+    caller: CallerDep,
+    services: ServicesDep,
+    follow: Annotated[
+        bool, Query(description="Stream new lines until the gathering ends.")
+    ] = False,
+) -> Response:
+    gathering = await _find(reference, caller, services)
+    return StreamingResponse(
+        _stream_output(gathering, services, follow=follow), media_type="text/plain; charset=utf-8"
+    )
+
+
+async def _stream_output(
+    gathering: Gathering, services: Services, *, follow: bool
+) -> AsyncIterator[bytes]:
+    path = services.layout.output_log(gathering.id)
+    offset = 0
+    while True:
+        chunk = await asyncio.to_thread(read_from, path, offset)
+        if chunk:
+            offset += len(chunk)
+            yield chunk
+            continue
+        if not follow:
+            return
+        output = services.runner.output_of(gathering.id)
+        if output is None:
+            current = await services.store.get(gathering.id)
+            if current.status.finished:
+                if not await asyncio.to_thread(read_from, path, offset):
+                    return
+                continue
+            # Queued, or running on another replica: look again shortly.
+            await asyncio.sleep(_FOLLOW_WAIT_SECONDS / 5)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(output.changed(), _FOLLOW_WAIT_SECONDS)
+
+
+@router.delete(
+    "/{reference}",
+    responses={200: {"model": GatheringView}, 204: {}, 404: {}},
+    summary="Cancel a gathering, or remove a finished one",
+)
+async def remove(reference: str, caller: CallerDep, services: ServicesDep) -> Response:
+    """A queued or running gathering is cancelled (it ends `error`, reason `cancelled`, and
+    is returned); a finished one is removed with its files (204)."""
+    gathering = await _find(reference, caller, services)
+    if not gathering.status.finished:
+        cancelled = await services.runner.cancel(gathering)
+        return JSONResponse(await _view(cancelled, services))
+    await services.store.delete(gathering.id)
+    await asyncio.to_thread(services.layout.remove, gathering.id)
+    return Response(status_code=204)

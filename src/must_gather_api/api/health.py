@@ -1,0 +1,42 @@
+"""The open routes: banner, liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+
+from must_gather_api.api.deps import ServicesDep
+from must_gather_api.api.problems import problem
+from must_gather_api.errors import StoreUnavailable
+
+router = APIRouter(tags=["service"])
+
+BANNER = "must-gather-api - run must-gather over HTTP; API: /docs (OpenAPI at /openapi.json)\n"
+
+
+@router.get("/", response_class=PlainTextResponse, summary="Banner")
+async def banner() -> str:
+    return BANNER
+
+
+@router.get("/healthz", response_class=PlainTextResponse, summary="Liveness")
+async def healthz() -> str:
+    return "ok\n"
+
+
+@router.get("/readyz", response_class=PlainTextResponse, summary="Readiness: the store answers")
+async def readyz(services: ServicesDep) -> Response:
+    try:
+        await services.store.ping()
+    except StoreUnavailable as e:
+        return problem(503, f"not ready: {e.message}")
+    return PlainTextResponse("ok\n")
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+async def metrics(services: ServicesDep) -> Response:
+    counts = await services.store.count_by_status()
+    body = services.metrics.render(
+        counts=counts, queued=services.runner.queue_depth, running=services.runner.running_count
+    )
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

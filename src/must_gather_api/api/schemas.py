@@ -1,0 +1,179 @@
+"""The JSON shapes of the API: what a caller may send, and the gathering object.
+
+The object keeps the old service's 15 keys, names and types; keys added since come
+after them. Request keys are exactly the old service's eight writable ones: anything
+else (``id``, ``status``, ``exec-output``, unknown keys) is refused, never ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from must_gather_api import parameters
+from must_gather_api.gatherings.records import Gathering, Request
+from must_gather_api.settings import RequestDefaults
+
+
+class GatheringRequest(BaseModel):
+    """Body of `POST /must-gather`. Every key is optional; an empty string means "not given"."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=False)
+
+    custom_name: str = Field(
+        "",
+        alias="custom-name",
+        description="A name to find the gathering by instead of its id (not unique; newest wins).",
+        examples=["plan:my-plan:0b1c"],
+    )
+    image: str = Field("", description="must-gather image; default MUST_GATHER_IMAGE.")
+    image_stream: str = Field(
+        "", alias="image-stream", description="Image stream `namespace/name[:tag]` to run instead."
+    )
+    node_name: str = Field("", alias="node-name", description="Node to run the gathering pod on.")
+    command: str = Field(
+        "",
+        description="Runs instead of /usr/bin/gather; leading NAME=value words are environment.",
+        examples=["PLAN=plan1 /usr/bin/targeted"],
+    )
+    source_dir: str = Field(
+        "", alias="source-dir", description="Directory in the pod to copy from (/must-gather)."
+    )
+    timeout: str = Field(
+        "", description="Go duration (15m, 1h30m) or seconds; default TIMEOUT.", examples=["15m"]
+    )
+    server: str = Field("", description="Kubernetes API server to use (https URL or host:port).")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _number_is_seconds(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return format(value, "g")
+        return value
+
+    @field_validator("custom_name")
+    @classmethod
+    def _custom_name(cls, value: str) -> str:
+        return parameters.custom_name(value) if value else value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        return parameters.image(value) if value else value
+
+    @field_validator("image_stream")
+    @classmethod
+    def _image_stream(cls, value: str) -> str:
+        if not value:
+            return value
+        parameters.image_stream(value)
+        return value
+
+    @field_validator("node_name")
+    @classmethod
+    def _node_name(cls, value: str) -> str:
+        return parameters.node_name(value) if value else value
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        if value:
+            parameters.parse_command(value)
+        return value
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, value: str) -> str:
+        return parameters.source_dir(value) if value else value
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        return parameters.server(value) if value else value
+
+    def to_request(self, defaults: RequestDefaults) -> Request:
+        """The stored request, with the server's defaults filled in where the caller gave none.
+
+        With only an image-stream, no default image is added (the old service then ran
+        two images and failed).
+        """
+        image = self.image or ("" if self.image_stream else defaults.image)
+        return Request(
+            custom_name=self.custom_name,
+            image=image,
+            image_stream=self.image_stream,
+            node_name=self.node_name,
+            command=self.command,
+            source_dir=self.source_dir,
+            timeout=self.timeout or defaults.timeout,
+            server=self.server,
+        )
+
+
+class GatheringView(BaseModel):
+    """The gathering object (documentation of what ``render`` produces)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    created_at: str = Field(alias="created-at", description="RFC 3339, UTC.")
+    updated_at: str = Field(alias="updated-at")
+    custom_name: str = Field(alias="custom-name")
+    status: str = Field(description="new (queued), inprogress, completed or error")
+    image: str
+    image_stream: str = Field(alias="image-stream")
+    node_name: str = Field(alias="node-name")
+    command: str
+    source_dir: str = Field(alias="source-dir")
+    timeout: str
+    server: str
+    archive_size: int = Field(alias="archive-size", description="Bytes.")
+    archive_name: str = Field(alias="archive-name", description="File name offered for download.")
+    exec_output: str = Field(
+        alias="exec-output",
+        description=(
+            "The tail of the gathering's output: the last 256 KiB for one gathering, the last "
+            "1 KiB in the list. The whole output is at /must-gather/{id}/logs."
+        ),
+    )
+    error_reason: str = Field(alias="error-reason", description="Why it ended in error.")
+    started_at: str = Field(alias="started-at", description="When it began running, or empty.")
+    finished_at: str = Field(alias="finished-at", description="When it ended, or empty.")
+    archive_sha256: str = Field(alias="archive-sha256")
+    archive_removed: str = Field(alias="archive-removed", description="Why the archive is gone.")
+    requested_by: str = Field(alias="requested-by", description="The user who asked for it.")
+
+
+def timestamp(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def render(gathering: Gathering, *, exec_output: str) -> dict[str, Any]:
+    request = gathering.request
+    return {
+        "id": gathering.id,
+        "created-at": timestamp(gathering.created_at),
+        "updated-at": timestamp(gathering.updated_at),
+        "custom-name": request.custom_name,
+        "status": gathering.status.value,
+        "image": request.image,
+        "image-stream": request.image_stream,
+        "node-name": request.node_name,
+        "command": request.command,
+        "source-dir": request.source_dir,
+        "timeout": request.timeout,
+        "server": request.server,
+        "archive-size": gathering.archive_size,
+        "archive-name": gathering.archive_name,
+        "exec-output": exec_output,
+        "error-reason": gathering.error_reason,
+        "started-at": timestamp(gathering.started_at),
+        "finished-at": timestamp(gathering.finished_at),
+        "archive-sha256": gathering.archive_sha256,
+        "archive-removed": gathering.archive_removed,
+        "requested-by": gathering.requested_by,
+    }

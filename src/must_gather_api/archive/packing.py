@@ -1,0 +1,157 @@
+"""Turn a gathered tree into the archive that is served.
+
+When the tree holds exactly one file named ARCHIVE_FILENAME (the Forklift image packs
+its own), that file is the archive as it is. Otherwise the whole tree is packed into a
+tar.gz, compressed with isal. Nothing from a pod is trusted: entries are added by
+walking the tree without following links, symlinks are stored as links, and hard
+links, devices, FIFOs and sockets are left out. The archive is written under a
+temporary name and renamed when complete, so a half-written archive is never served.
+All functions here block: call them off the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from isal import igzip
+
+from must_gather_api.errors import ExecutionFailed
+
+_CHUNK = 1 << 20
+_COMPRESS_LEVEL = 1
+
+
+class ArchiveTooLarge(ExecutionFailed):
+    """The archive outgrew MAX_ARCHIVE_BYTES."""
+
+
+@dataclass(frozen=True)
+class Packed:
+    size: int
+    sha256: str
+    entries: int
+
+
+class _CountingWriter:
+    """Hashes and counts what passes through; stops at the size limit."""
+
+    def __init__(self, target: BinaryIO, *, limit: int | None) -> None:
+        self._target = target
+        self._limit = limit
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.size += len(data)
+        if self._limit is not None and self.size > self._limit:
+            raise ArchiveTooLarge(
+                f"the archive grew past MAX_ARCHIVE_BYTES ({self._limit} bytes); "
+                "gather less (a targeted command, --since) or raise the limit"
+            )
+        self.digest.update(data)
+        return self._target.write(data)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def find_packed_archive(tree: Path, filename: str) -> Path | None:
+    """The single regular file named ``filename`` in ``tree``, if there is exactly one."""
+    found: list[Path] = []
+    for directory, _dirs, files in os.walk(tree):
+        for name in files:
+            if name == filename:
+                candidate = Path(directory, name)
+                if stat.S_ISREG(candidate.lstat().st_mode):
+                    found.append(candidate)
+    return found[0] if len(found) == 1 else None
+
+
+def adopt(source: Path, destination: Path, *, partial: Path, limit: int | None) -> Packed:
+    """Make ``source`` (an archive the image packed itself) the served archive."""
+    size = source.lstat().st_size
+    if limit is not None and size > limit:
+        raise ArchiveTooLarge(
+            f"the gathered archive is {size} bytes, more than MAX_ARCHIVE_BYTES ({limit})"
+        )
+    digest = hashlib.sha256()
+    with source.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    shutil.move(source, partial)
+    os.replace(partial, destination)
+    return Packed(size=size, sha256=digest.hexdigest(), entries=1)
+
+
+def pack(
+    tree: Path, destination: Path, *, partial: Path, limit: int | None, top: str = "must-gather"
+) -> Packed:
+    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``."""
+    entries = 0
+    try:
+        with partial.open("wb") as raw:
+            counted = _CountingWriter(raw, limit=limit)
+            with (
+                igzip.IGzipFile(  # type: ignore[no-untyped-call]
+                    fileobj=counted, mode="wb", compresslevel=_COMPRESS_LEVEL
+                ) as gz,
+                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+            ):
+                for path, info in _entries(tree, top):
+                    if info.isreg():
+                        with path.open("rb") as content:
+                            tar.addfile(info, content)
+                    else:
+                        tar.addfile(info)
+                    entries += 1
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, destination)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return Packed(size=counted.size, sha256=counted.digest.hexdigest(), entries=entries)
+
+
+def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
+    found: list[tuple[Path, tarfile.TarInfo]] = []
+    root_info = tarfile.TarInfo(top)
+    root_info.type = tarfile.DIRTYPE
+    root_info.mode = 0o755
+    found.append((tree, root_info))
+    for directory, dirs, files in os.walk(tree):
+        dirs.sort()
+        for name in sorted(dirs) + sorted(files):
+            path = Path(directory, name)
+            info = _info(path, f"{top}/{path.relative_to(tree).as_posix()}")
+            if info is not None:
+                found.append((path, info))
+    return found
+
+
+def _info(path: Path, arcname: str) -> tarfile.TarInfo | None:
+    try:
+        status = path.lstat()
+    except OSError:
+        return None
+    info = tarfile.TarInfo(arcname)
+    info.mtime = int(status.st_mtime)
+    info.mode = stat.S_IMODE(status.st_mode) & 0o755
+    if stat.S_ISDIR(status.st_mode):
+        info.type = tarfile.DIRTYPE
+    elif stat.S_ISLNK(status.st_mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(path)
+    elif stat.S_ISREG(status.st_mode):
+        info.type = tarfile.REGTYPE
+        info.size = status.st_size
+    else:
+        return None  # devices, FIFOs, sockets: nothing a person needs, and unsafe to read
+    return info

@@ -1,0 +1,1 @@
+"""The `must-gather-api` command: `serve` runs the service."""

@@ -1,0 +1,70 @@
+"""`must-gather-api`: the service and, later, its client commands."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from must_gather_api.cli import serving, settings_help
+from must_gather_api.errors import ConfigurationError
+from must_gather_api.settings import AuthMode, load_settings
+
+app = typer.Typer(
+    name="must-gather-api",
+    help="Run OpenShift/Kubernetes must-gather over HTTP: trigger, poll, download.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Server(StrEnum):
+    GRANIAN = "granian"
+    UVICORN = "uvicorn"
+
+
+@app.command(epilog=settings_help.as_text().replace("\n", "\n\n"))
+def serve(
+    server: Annotated[
+        Server, typer.Option(help="HTTP server: granian (production) or uvicorn.")
+    ] = Server.GRANIAN,
+) -> None:
+    """Run the service. Every setting comes from an environment variable (listed below)."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as e:
+        typer.echo(f"must-gather-api: configuration error: {e.message}", err=True)
+        raise typer.Exit(2) from e
+    if settings.auth is AuthMode.NONE:
+        if not settings.listens_on_loopback_only():
+            host, _ = settings.listen_address()
+            typer.echo(
+                f"must-gather-api: configuration error: AUTH=none is only allowed when the "
+                f"service listens on loopback; it would listen on {host} (set HOST=127.0.0.1)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        typer.echo(
+            "must-gather-api: WARNING: AUTH=none, every local caller may run must-gather",
+            err=True,
+        )
+    serving.configure_logging(settings)
+    if server is Server.GRANIAN:
+        serving.serve_with_granian(settings)
+    else:
+        serving.serve_with_uvicorn(settings)
+
+
+@app.command("settings")
+def show_settings(
+    markdown: Annotated[bool, typer.Option(help="As a Markdown table.")] = False,
+) -> None:
+    """Print every setting with its default."""
+    typer.echo(settings_help.as_markdown() if markdown else settings_help.as_text())
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,74 @@
+"""The service's error hierarchy.
+
+Every failure the service reports is one of these. Lower layers translate the errors of
+the libraries they use into these (``raise ... from e``); the HTTP layer maps them to
+status codes in one place (``api/problems.py``). Messages are written for a person:
+they say what was wrong and, where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+
+class MustGatherError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(MustGatherError):
+    """The caller sent something the service cannot accept (HTTP 400)."""
+
+
+class InvalidParameter(InvalidRequest):
+    """One named parameter of a gathering request is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class RequestTooLarge(InvalidRequest):
+    """The request body exceeds the limit (HTTP 413)."""
+
+
+class GatheringNotFound(MustGatherError):
+    """No gathering has this id or custom-name (HTTP 404)."""
+
+
+class ArchiveNotAvailable(MustGatherError):
+    """The gathering exists but has no archive to serve (HTTP 404, as before)."""
+
+
+class Conflict(MustGatherError):
+    """The gathering is not in a state that allows the operation (HTTP 409)."""
+
+
+class StoreUnavailable(MustGatherError):
+    """The database cannot be reached or written (HTTP 503)."""
+
+
+class ServiceStopping(MustGatherError):
+    """The service is shutting down and takes no new work (HTTP 503)."""
+
+
+class ConfigurationError(MustGatherError):
+    """A setting is wrong; the service refuses to start."""
+
+
+class ExecutionFailed(MustGatherError):
+    """A gathering could not be carried out; ``message`` is its error-reason."""
+
+
+class Unauthenticated(MustGatherError):
+    """No valid bearer token (HTTP 401)."""
+
+
+class Forbidden(MustGatherError):
+    """A valid caller without the permission this needs (HTTP 403)."""
+
+
+class AuthUnavailable(MustGatherError):
+    """The cluster could not answer whether the caller may do this (HTTP 503)."""

@@ -1,0 +1,88 @@
+"""The end of every gathering: pack what was gathered, record how it went.
+
+Whatever data was collected is archived, even when the gathering failed: on a failing
+cluster the point is to get as much as possible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+
+from must_gather_api.archive import packing
+from must_gather_api.archive.naming import archive_name
+from must_gather_api.executors.base import Outcome
+from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.outputs import OutputLog
+from must_gather_api.gatherings.records import Gathering, Status
+from must_gather_api.gatherings.store import GatheringStore, now
+
+log = logging.getLogger(__name__)
+
+NO_DATA = "the gathering produced no data"
+
+
+def _make_archive(
+    layout: Layout, gathering_id: int, *, filename: str, limit: int | None
+) -> packing.Packed | None:
+    tree = layout.work_dir(gathering_id)
+    if not tree.is_dir() or not any(tree.iterdir()):
+        return None
+    destination = layout.archive(gathering_id)
+    partial = layout.partial_archive(gathering_id)
+    own = packing.find_packed_archive(tree, filename)
+    if own is not None:
+        return packing.adopt(own, destination, partial=partial, limit=limit)
+    return packing.pack(tree, destination, partial=partial, limit=limit)
+
+
+def _disk_error(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the archive could not be written: no space left on the data volume"
+    return f"the archive could not be written: {error.strerror or error}"
+
+
+async def finish(
+    store: GatheringStore,
+    layout: Layout,
+    gathering: Gathering,
+    outcome: Outcome,
+    *,
+    output: OutputLog,
+    archive_filename: str,
+    max_archive_bytes: int | None,
+) -> Gathering:
+    reason = outcome.error_reason
+    packed: packing.Packed | None = None
+    try:
+        packed = await asyncio.to_thread(
+            _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
+        )
+    except packing.ArchiveTooLarge as e:
+        reason = reason or e.message
+    except OSError as e:
+        log.warning("gathering %d: %s", gathering.id, e)
+        reason = reason or _disk_error(e)
+    finally:
+        await asyncio.to_thread(layout.remove_work, gathering.id)
+    if packed is None:
+        await asyncio.to_thread(layout.remove_archive, gathering.id)
+        reason = reason or NO_DATA
+        output.line(f"[must-gather-api] no archive: {reason}")
+    else:
+        output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
+    if reason:
+        output.line(f"[must-gather-api] gathering ended with an error: {reason}")
+    status = Status.ERROR if reason else Status.COMPLETED
+    return await store.update(
+        gathering.id,
+        status=status,
+        error_reason=reason,
+        finished_at=now(),
+        archive_size=packed.size if packed else 0,
+        archive_sha256=packed.sha256 if packed else "",
+        archive_name=archive_name(archive_filename, gathering.request.custom_name)
+        if packed
+        else "",
+    )

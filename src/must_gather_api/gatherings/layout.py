@@ -1,0 +1,65 @@
+"""Where a gathering's files live under DATA_DIR.
+
+    <data_dir>/gatherings/<id>/output.log      everything the gathering printed
+    <data_dir>/gatherings/<id>/work/           the gathered tree, as the executor wrote it
+    <data_dir>/gatherings/<id>/archive         the archive served by /data
+    <data_dir>/gatherings/<id>/archive.partial the archive while it is written
+
+Paths are derived from the id and never stored or shown, so no response can reveal
+the filesystem and a record cannot point outside DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    data_dir: Path
+
+    @property
+    def root(self) -> Path:
+        return self.data_dir / "gatherings"
+
+    def directory(self, gathering_id: int) -> Path:
+        return self.root / str(gathering_id)
+
+    def output_log(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "output.log"
+
+    def work_dir(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "work"
+
+    def archive(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "archive"
+
+    def partial_archive(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "archive.partial"
+
+    def prepare(self, gathering_id: int) -> Path:
+        """A fresh, empty directory for a new gathering (blocking: call off the loop)."""
+        directory = self.directory(gathering_id)
+        if directory.exists():
+            shutil.rmtree(directory)
+        self.work_dir(gathering_id).mkdir(parents=True)
+        return directory
+
+    def remove(self, gathering_id: int) -> None:
+        """Remove everything of a gathering (blocking: call off the loop)."""
+        shutil.rmtree(self.directory(gathering_id), ignore_errors=True)
+
+    def remove_work(self, gathering_id: int) -> None:
+        shutil.rmtree(self.work_dir(gathering_id), ignore_errors=True)
+
+    def remove_archive(self, gathering_id: int) -> None:
+        self.archive(gathering_id).unlink(missing_ok=True)
+        self.partial_archive(gathering_id).unlink(missing_ok=True)
+
+    def existing_ids(self) -> set[int]:
+        """Ids that have a directory (blocking: call off the loop)."""
+        if not self.root.is_dir():
+            return set()
+        return {int(entry.name) for entry in self.root.iterdir() if entry.name.isdecimal()}

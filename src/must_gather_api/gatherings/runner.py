@@ -1,0 +1,247 @@
+"""The runner: a bounded pool that carries out queued gatherings in FIFO order.
+
+`new` means queued, `inprogress` running. Each gathering runs in its own task under a
+wall-clock limit (its timeout plus a margin for copying and packing) and can be
+cancelled. On shutdown the runner stops taking work, lets running gatherings finish
+within the grace period and cancels the rest, recording every outcome. At start,
+records left `new` are queued again and records left `inprogress` go to the
+executor's recovery, or end as `error` where they cannot be resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from must_gather_api.errors import Conflict, ServiceStopping
+from must_gather_api.executors.base import Credentials, Executor, Outcome
+from must_gather_api.gatherings import finishing
+from must_gather_api.gatherings.jobs import job_for
+from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.outputs import OutputLog
+from must_gather_api.gatherings.records import Gathering, Status
+from must_gather_api.gatherings.store import GatheringStore, now
+
+log = logging.getLogger(__name__)
+
+CANCELLED = "cancelled"
+STOPPED = "cancelled: the service stopped before the gathering ended"
+INTERRUPTED = "interrupted by a restart"
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    concurrency: int = 4
+    timeout_margin: timedelta = timedelta(minutes=5)
+    flush_interval: timedelta = timedelta(seconds=1)
+    archive_filename: str = "must-gather.tar.gz"
+    max_archive_bytes: int | None = None
+
+
+@dataclass
+class _Running:
+    task: asyncio.Task[Outcome | None]
+    output: OutputLog
+    cancel_reason: str = ""
+    started: float = field(default_factory=time.monotonic)
+    recorded: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Runner:
+    """Use as an async context manager; ``submit`` queues, ``cancel`` stops one."""
+
+    def __init__(
+        self,
+        *,
+        store: GatheringStore,
+        executor: Executor,
+        layout: Layout,
+        options: RunnerOptions,
+        on_finished: Callable[[Gathering, float], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._executor = executor
+        self._layout = layout
+        self._options = options
+        self._on_finished = on_finished
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queued: dict[int, Credentials | None] = {}
+        self._running: dict[int, _Running] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._recoveries: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._recover()
+        for index in range(self._options.concurrency):
+            self._workers.append(
+                asyncio.create_task(self._work(), name=f"gathering-worker-{index}")
+            )
+
+    async def stop(self, *, grace: timedelta) -> None:
+        """Take no more work; give running gatherings ``grace`` to end, then cancel them."""
+        self._stopping = True
+        if self._running:
+            log.info("waiting up to %s for %d running gatherings", grace, len(self._running))
+            tasks = [running.task for running in self._running.values()]
+            _done, pending = await asyncio.wait(tasks, timeout=grace.total_seconds())
+            for gathering_id, running in list(self._running.items()):
+                if running.task in pending:
+                    running.cancel_reason = STOPPED
+                    running.task.cancel()
+                    log.info("gathering %d cancelled: the service is stopping", gathering_id)
+        await self._idle.wait()
+        for worker in self._workers:
+            worker.cancel()
+        for task in self._recoveries:
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._recoveries, return_exceptions=True)
+        self._workers.clear()
+
+    # -- requests ---------------------------------------------------------------
+
+    def submit(self, gathering: Gathering, *, credentials: Credentials | None = None) -> None:
+        if self._stopping:
+            raise ServiceStopping("the service is stopping; try again in a moment")
+        self._queued[gathering.id] = credentials
+        self._queue.put_nowait(gathering.id)
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queued)
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def is_busy(self, gathering_id: int) -> bool:
+        """Queued or running here: cleanup must not touch it."""
+        return gathering_id in self._queued or gathering_id in self._running
+
+    def output_of(self, gathering_id: int) -> OutputLog | None:
+        running = self._running.get(gathering_id)
+        return None if running is None else running.output
+
+    async def cancel(self, gathering: Gathering) -> Gathering:
+        """Cancel a queued or running gathering; its record ends `error`, reason "cancelled"."""
+        if gathering.id in self._queued:
+            self._queued.pop(gathering.id)
+            return await self._store.update(
+                gathering.id, status=Status.ERROR, error_reason=CANCELLED, finished_at=now()
+            )
+        running = self._running.get(gathering.id)
+        if running is not None:
+            running.cancel_reason = CANCELLED
+            running.task.cancel()
+            # The worker records the outcome (and packs what was gathered); wait for it.
+            await running.recorded.wait()
+            return await self._store.get(gathering.id)
+        if gathering.status is Status.NEW:
+            # Queued on another replica, or left over: no one runs it here.
+            return await self._store.update(
+                gathering.id, status=Status.ERROR, error_reason=CANCELLED, finished_at=now()
+            )
+        raise Conflict(f"gathering {gathering.id} is {gathering.status.value}; nothing to cancel")
+
+    # -- work -------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            gathering_id = await self._queue.get()
+            if gathering_id not in self._queued or self._stopping:
+                continue
+            credentials = self._queued.pop(gathering_id)
+            try:
+                await self._run_one(gathering_id, credentials)
+            except Exception as e:
+                log.exception("gathering %d failed in the runner", gathering_id)
+                await self._record_failure(gathering_id, f"the service failed to run it: {e}")
+
+    async def _record_failure(self, gathering_id: int, reason: str) -> None:
+        """Never leave a record `inprogress` because of our own bug."""
+        try:
+            current = await self._store.get(gathering_id)
+            if not current.status.finished:
+                await self._store.update(
+                    gathering_id, status=Status.ERROR, error_reason=reason, finished_at=now()
+                )
+        except Exception:
+            log.exception("gathering %d: cannot record the failure either", gathering_id)
+
+    async def _run_one(self, gathering_id: int, credentials: Credentials | None) -> None:
+        gathering = await self._store.claim(gathering_id)
+        if gathering is None:
+            return  # cancelled, deleted or taken by another replica meanwhile
+        await asyncio.to_thread(self._layout.prepare, gathering_id)
+        await self._execute(gathering, credentials, recover=False)
+
+    async def _execute(
+        self, gathering: Gathering, credentials: Credentials | None, *, recover: bool
+    ) -> None:
+        job = job_for(gathering, layout=self._layout, credentials=credentials)
+        limit = job.timeout + self._options.timeout_margin
+        self._idle.clear()
+        async with OutputLog(
+            self._layout.output_log(gathering.id),
+            flush_interval=self._options.flush_interval.total_seconds(),
+        ) as output:
+            call = (
+                self._executor.recover(job, output) if recover else self._executor.run(job, output)
+            )
+            task: asyncio.Task[Outcome | None] = asyncio.create_task(
+                call, name=f"gathering-{gathering.id}"
+            )
+            running = _Running(task=task, output=output)
+            self._running[gathering.id] = running
+            try:
+                outcome = await self._outcome(task, running, limit)
+                record = await finishing.finish(
+                    self._store,
+                    self._layout,
+                    gathering,
+                    outcome,
+                    output=output,
+                    archive_filename=self._options.archive_filename,
+                    max_archive_bytes=self._options.max_archive_bytes,
+                )
+            finally:
+                self._running.pop(gathering.id, None)
+                running.recorded.set()
+                if not self._running:
+                    self._idle.set()
+        if self._on_finished is not None:
+            self._on_finished(record, time.monotonic() - running.started)
+
+    async def _outcome(
+        self, task: asyncio.Task[Outcome | None], running: _Running, limit: timedelta
+    ) -> Outcome:
+        done, _ = await asyncio.wait([task], timeout=limit.total_seconds())
+        if not done:
+            running.cancel_reason = f"timed out after {limit} (its timeout plus the copy margin)"
+            task.cancel()
+            await asyncio.wait([task])
+        if task.cancelled():
+            return Outcome(error_reason=running.cancel_reason or CANCELLED)
+        if (error := task.exception()) is not None:
+            log.error("the executor failed", exc_info=error)
+            return Outcome(error_reason=f"the executor failed unexpectedly: {error}")
+        outcome = task.result()
+        return outcome if outcome is not None else Outcome(error_reason=INTERRUPTED)
+
+    async def _recover(self) -> None:
+        for gathering in await self._store.list(status=Status.INPROGRESS):
+            task = asyncio.create_task(
+                self._execute(gathering, None, recover=True), name=f"recover-{gathering.id}"
+            )
+            self._recoveries.add(task)
+            task.add_done_callback(self._recoveries.discard)
+        for gathering in await self._store.list(status=Status.NEW):
+            self.submit(gathering)

@@ -1,0 +1,300 @@
+"""Where gathering records are kept: SQLite by default, PostgreSQL for several replicas.
+
+The SQL is portable; the only dialect-specific code sets SQLite's pragmas and guards
+PostgreSQL migrations with an advisory lock so replicas starting together do not race.
+Database errors leave this module as ``StoreUnavailable`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, delete, event, func, select, text, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from must_gather_api.errors import GatheringNotFound, StoreUnavailable
+from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.tables import GatheringRow
+
+log = logging.getLogger(__name__)
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_REQUEST_COLUMNS = (
+    "custom_name",
+    "image",
+    "image_stream",
+    "node_name",
+    "command",
+    "source_dir",
+    "timeout",
+    "server",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _record(row: GatheringRow) -> Gathering:
+    request = Request(
+        **{name: getattr(row, name) or "" for name in _REQUEST_COLUMNS},
+        options=dict(row.options or {}),
+    )
+    created = _aware(row.created_at)
+    updated = _aware(row.updated_at)
+    assert created is not None and updated is not None
+    return Gathering(
+        id=row.id,
+        created_at=created,
+        updated_at=updated,
+        started_at=_aware(row.started_at),
+        finished_at=_aware(row.finished_at),
+        status=Status(row.status),
+        request=request,
+        error_reason=row.error_reason or "",
+        archive_size=row.archive_size or 0,
+        archive_name=row.archive_name or "",
+        archive_sha256=row.archive_sha256 or "",
+        archive_removed=row.archive_removed or "",
+        requested_by=row.requested_by or "",
+    )
+
+
+class GatheringStore:
+    """Async access to the records. Open with ``GatheringStore.open(url)``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> GatheringStore:
+        """Connect, apply the migrations, and return the store."""
+        options: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if "mode=memory" in url or url.endswith(":memory:"):
+                # One shared connection, or every session would see its own empty database.
+                options["poolclass"] = StaticPool
+        try:
+            engine = create_async_engine(url, **options)
+        except (SQLAlchemyError, ValueError) as e:
+            raise StoreUnavailable(f"cannot use the database {engine_name(url)}: {e}") from e
+        if engine.dialect.name == "sqlite":
+            in_memory = "poolclass" in options
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not in_memory))
+        store = cls(engine)
+        try:
+            await store.migrate()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def migrate(self) -> None:
+        async with (
+            self._guard("apply the database migrations"),
+            self._engine.begin() as connection,
+        ):
+            if self.dialect == "postgresql":
+                await connection.execute(text("SELECT pg_advisory_xact_lock(724031)"))
+            await connection.run_sync(_upgrade)
+
+    async def ping(self) -> None:
+        async with self._guard("reach the database"), self._sessions() as session:
+            await session.execute(select(1))
+
+    async def create(self, request: Request, *, requested_by: str = "") -> Gathering:
+        stamp = now()
+        row = GatheringRow(
+            created_at=stamp,
+            updated_at=stamp,
+            status=Status.NEW.value,
+            options=dict(request.options),
+            requested_by=requested_by,
+            **{name: getattr(request, name) for name in _REQUEST_COLUMNS},
+        )
+        async with self._guard("store the gathering"), self._sessions() as session:
+            session.add(row)
+            await session.commit()
+            return _record(row)
+
+    async def get(self, gathering_id: int) -> Gathering:
+        async with self._guard("read the gathering"), self._sessions() as session:
+            row = await session.get(GatheringRow, gathering_id)
+        if row is None:
+            raise GatheringNotFound(f"no gathering has id {gathering_id}")
+        return _record(row)
+
+    async def find(self, reference: str) -> Gathering:
+        """By numeric id first, then the newest gathering whose custom-name is ``reference``."""
+        async with self._guard("read the gathering"), self._sessions() as session:
+            if reference.isdecimal() and len(reference) < 19:
+                row = await session.get(GatheringRow, int(reference))
+                if row is not None:
+                    return _record(row)
+            query = (
+                select(GatheringRow)
+                .where(GatheringRow.custom_name == reference)
+                .order_by(GatheringRow.id.desc())
+                .limit(1)
+            )
+            found = (await session.scalars(query)).first()
+        if found is None:
+            raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
+        return _record(found)
+
+    async def list(
+        self,
+        *,
+        status: Status | None = None,
+        custom_name: str | None = None,
+        requested_by: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Gathering]:
+        query = select(GatheringRow).order_by(GatheringRow.id)
+        if status is not None:
+            query = query.where(GatheringRow.status == status.value)
+        if custom_name is not None:
+            query = query.where(GatheringRow.custom_name == custom_name)
+        if requested_by is not None:
+            query = query.where(GatheringRow.requested_by == requested_by)
+        query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._guard("list the gatherings"), self._sessions() as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def ids(self) -> set[int]:
+        async with self._guard("list the gatherings"), self._sessions() as session:
+            return set(await session.scalars(select(GatheringRow.id)))
+
+    async def count_by_status(self) -> dict[Status, int]:
+        query = select(GatheringRow.status, func.count()).group_by(GatheringRow.status)
+        async with self._guard("count the gatherings"), self._sessions() as session:
+            counted = {Status(name): number for name, number in (await session.execute(query))}
+        return {status: counted.get(status, 0) for status in Status}
+
+    async def update(self, gathering_id: int, **changes: Any) -> Gathering:
+        """Change columns of one record; ``updated_at`` follows."""
+        changes = {**changes, "updated_at": now()}
+        if isinstance(changes.get("status"), Status):
+            changes["status"] = changes["status"].value
+        async with self._guard("update the gathering"), self._sessions() as session:
+            result = await session.execute(
+                update(GatheringRow)
+                .where(GatheringRow.id == gathering_id)
+                .values(**changes)
+                .returning(GatheringRow)
+            )
+            row = result.scalars().first()
+            await session.commit()
+        if row is None:
+            raise GatheringNotFound(f"no gathering has id {gathering_id}")
+        return _record(row)
+
+    async def claim(self, gathering_id: int) -> Gathering | None:
+        """Move a queued gathering to running; None when it is no longer queued.
+
+        The conditional update makes the claim atomic, so two replicas sharing a
+        PostgreSQL store can never run the same gathering.
+        """
+        stamp = now()
+        async with self._guard("start the gathering"), self._sessions() as session:
+            result = await session.execute(
+                update(GatheringRow)
+                .where(GatheringRow.id == gathering_id, GatheringRow.status == Status.NEW.value)
+                .values(status=Status.INPROGRESS.value, started_at=stamp, updated_at=stamp)
+                .returning(GatheringRow)
+            )
+            row = result.scalars().first()
+            await session.commit()
+        return None if row is None else _record(row)
+
+    async def delete(self, gathering_id: int) -> None:
+        async with self._guard("delete the gathering"), self._sessions() as session:
+            await session.execute(delete(GatheringRow).where(GatheringRow.id == gathering_id))
+            await session.commit()
+
+    async def finished(self, *, before: datetime | None = None) -> builtins.list[Gathering]:
+        """Finished gatherings, oldest finish first, optionally only those finished before."""
+        query = (
+            select(GatheringRow)
+            .where(GatheringRow.status.in_([Status.COMPLETED.value, Status.ERROR.value]))
+            .order_by(
+                func.coalesce(GatheringRow.finished_at, GatheringRow.updated_at), GatheringRow.id
+            )
+        )
+        if before is not None:
+            query = query.where(
+                func.coalesce(GatheringRow.finished_at, GatheringRow.updated_at) < before
+            )
+        async with self._guard("list finished gatherings"), self._sessions() as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    @asynccontextmanager
+    async def _guard(self, action: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except (DBAPIError, SQLAlchemyError, OSError) as e:
+            raise StoreUnavailable(f"cannot {action}: the database failed ({_brief(e)})") from e
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if wal:
+                # Readers never wait for the writer; NORMAL is durable enough with WAL.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _brief(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    return f"{type(original).__name__}: {str(original).splitlines()[0] if str(original) else ''}"
+
+
+def engine_name(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        rest = rest.split("@", 1)[1]
+    return f"{scheme}://{rest}"

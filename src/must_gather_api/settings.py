@@ -1,0 +1,426 @@
+"""The service's settings: one model, built once at start and passed down.
+
+Every variable of the old service keeps its name and meaning (PORT, DB_PATH,
+MUST_GATHER_IMAGE, TIMEOUT, ARCHIVE_FILENAME, CLEANUP_MAX_AGE, DEBUG, USE_KUBECONFIG,
+API_TLS_CERTIFICATE, API_TLS_KEY); the new ones are documented field by field. A bad
+value stops the start with one line naming the variable (``load_settings``); nothing
+is read from the environment later except the two per-request defaults the old service
+read at request time (``request_defaults``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from must_gather_api import durations, parameters
+from must_gather_api.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+_QUANTITY = re.compile(r"^(?P<number>\d+)(?P<unit>[KMGTP]i?)?$")
+_QUANTITY_UNITS = {
+    None: 1,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+}
+
+
+def _flag(value: object) -> bool:
+    """The old service treated any non-empty DEBUG as on; `false`, `0`, `no` read as off."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in _FALSE_WORDS
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    return durations.parse_duration(text)
+
+
+def _cleanup_age(value: object) -> timedelta | None:
+    """Go duration; `-1` or empty disables; a bare number means hours (the console's unit)."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    if text in {"", "-1"}:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        age = timedelta(hours=float(text))
+    else:
+        age = durations.parse_duration(text)
+    if age <= timedelta(0):
+        raise ValueError("must be a positive duration such as 24h, a number of hours, or -1")
+    return age
+
+
+def _byte_quantity(value: object) -> int | None:
+    """Bytes, optionally with a Kubernetes-style suffix (500Mi, 10Gi, 2G); 0 or empty: no limit."""
+    if value is None or isinstance(value, int):
+        return value or None
+    text = str(value).strip()
+    if text in {"", "0", "-1"}:
+        return None
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size; use bytes or a suffix such as 500Mi or 10Gi")
+    return int(match["number"]) * _QUANTITY_UNITS[match["unit"]]
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+CleanupAge = Annotated[timedelta | None, BeforeValidator(_cleanup_age)]
+ByteQuantity = Annotated[int | None, BeforeValidator(_byte_quantity)]
+
+
+class AuthMode(StrEnum):
+    KUBERNETES = "kubernetes"
+    NONE = "none"
+
+
+class ListScope(StrEnum):
+    ALL = "all"
+    OWN = "own"
+
+
+class GatherCredentials(StrEnum):
+    CALLER = "caller"
+    SERVICE = "service"
+
+
+class ReviewAs(StrEnum):
+    SERVICE = "service"
+    CALLER = "caller"
+
+
+class Settings(BaseSettings):
+    """Environment variables of must-gather-api (names are the variables, upper-cased)."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", frozen=True, validate_default=True
+    )
+
+    # -- listening ---------------------------------------------------------------
+    port: Annotated[str, NoDecode] = Field(
+        "",
+        description="Port to listen on, or host:port.",
+    )
+    host: str = Field("0.0.0.0", description="Address to listen on when PORT has no host part.")
+    api_tls_certificate: Path | None = Field(
+        None,
+        description="TLS certificate (PEM). With API_TLS_KEY, serves HTTPS; reloaded on change.",
+    )
+    api_tls_key: Path | None = Field(None, description="TLS private key (PEM).")
+
+    # -- store -------------------------------------------------------------------
+    db_path: str = Field(
+        "./gatherings.db",
+        description="SQLite database file; `:memory:` or `file::memory:?cache=shared` for memory.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (postgresql+asyncpg://...) instead of DB_PATH, for replicas.",
+    )
+    data_dir: Path = Field(
+        Path("./data"), description="Directory for per-gathering work files, logs and archives."
+    )
+
+    # -- gathering defaults (the old service's names) ------------------------------
+    must_gather_image: str = Field(
+        "quay.io/kubev2v/forklift-must-gather",
+        description="Image used when a request names no image or image-stream (read per request).",
+    )
+    timeout: Duration = Field(
+        timedelta(minutes=20),
+        description="Gathering timeout when a request gives none (read per request). Go duration.",
+    )
+    max_timeout: Duration = Field(
+        timedelta(hours=6), description="Largest timeout a request may ask for."
+    )
+    archive_filename: str = Field(
+        "must-gather.tar.gz",
+        description="Archive name; a gathered tree holding exactly this file is served as is.",
+    )
+    cleanup_max_age: CleanupAge = Field(
+        None,
+        description="Remove finished gatherings older than this (Go duration or hours); -1: never.",
+    )
+    cleanup_interval: Duration = Field(
+        timedelta(minutes=5), description="How often cleanup runs (it also runs at start)."
+    )
+    archive_max_total_bytes: ByteQuantity = Field(
+        None,
+        description="Keep all archives under this total (bytes, or 10Gi); oldest go first.",
+    )
+    max_archive_bytes: ByteQuantity = Field(
+        None, description="Largest archive one gathering may produce (bytes, or 5Gi); 0: no limit."
+    )
+
+    # -- runner --------------------------------------------------------------------
+    max_concurrent_gatherings: int = Field(
+        4, ge=1, le=64, description="Gatherings run at once; the rest wait in FIFO order."
+    )
+    gather_timeout_margin: Duration = Field(
+        timedelta(minutes=5),
+        description="Time allowed past a gathering's timeout for copying and packing.",
+    )
+    shutdown_grace_period: Duration = Field(
+        timedelta(seconds=30),
+        description="On SIGTERM, how long running gatherings may go on before they are cancelled.",
+    )
+    output_flush_interval: Duration = Field(
+        timedelta(seconds=1), description="How often a gathering's output is written to its log."
+    )
+    exec_output_tail_bytes: int = Field(
+        256 * 1024, ge=1024, description="How much of the output tail `exec-output` carries."
+    )
+    list_output_tail_bytes: int = Field(
+        1024, ge=0, description="How much of the output tail each item of the list carries."
+    )
+
+    # -- cluster -------------------------------------------------------------------
+    use_kubeconfig: Flag = Field(
+        False, description="Use a kubeconfig (KUBECONFIG or ~/.kube/config) instead of in-cluster."
+    )
+    kubeconfig: str | None = Field(
+        None, description="Path of the kubeconfig; setting it implies USE_KUBECONFIG."
+    )
+    server_ca_file: Path | None = Field(
+        None, description="CA bundle that verifies a request's `server` (TLS is always verified)."
+    )
+    gather_credentials: GatherCredentials = Field(
+        GatherCredentials.CALLER,
+        description=(
+            "`caller`: gatherings use the caller's token (in memory only); "
+            "`service`: the service's own account."
+        ),
+    )
+
+    # -- authentication -------------------------------------------------------------
+    auth: AuthMode = Field(
+        AuthMode.KUBERNETES,
+        description="`kubernetes`: tokens checked by the cluster; `none`: no checks (loopback).",
+    )
+
+    auth_review_as: ReviewAs = Field(
+        ReviewAs.SERVICE,
+        description="Who makes the token and access reviews: `service` (its account) or `caller`.",
+    )
+    auth_verb: str = Field("*", description="Verb a caller needs (default: cluster-admin).")
+    auth_group: str = Field("*", description="API group of the permission a caller needs.")
+    auth_resource: str = Field("*", description="Resource of the permission a caller needs.")
+    auth_namespace: str = Field("*", description="Namespace of the permission a caller needs.")
+    auth_admin_verb: str | None = Field(
+        None, description="With LIST_SCOPE=own, the verb that sees everyone's (default AUTH_VERB)."
+    )
+    auth_admin_group: str | None = Field(None, description="Likewise (default AUTH_GROUP).")
+    auth_admin_resource: str | None = Field(None, description="Likewise (default AUTH_RESOURCE).")
+    auth_admin_namespace: str | None = Field(None, description="Likewise (default AUTH_NAMESPACE).")
+    auth_cache_ttl: Duration = Field(
+        timedelta(seconds=10), description="How long an allow or deny decision is reused."
+    )
+    metrics_auth: Flag = Field(False, description="Put /metrics behind the same check as the API.")
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated origins allowed by CORS; empty: CORS off."
+    )
+    cluster_request_timeout: Duration = Field(
+        timedelta(seconds=15), description="Timeout of each call to the Kubernetes API."
+    )
+    list_scope: ListScope = Field(
+        ListScope.ALL,
+        description="`all`: every caller sees every gathering; `own`: only their own (admins all).",
+    )
+
+    # -- logging -------------------------------------------------------------------
+    debug: Flag = Field(False, description="Verbose logging (tokens are never logged).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: Any,  # noqa: ARG003
+        init_settings: Any,
+        *_: Any,
+        **__: Any,
+    ) -> Any:
+        # ``load_settings`` reads the environment itself (so tests can pass their own);
+        # the model only validates what it is given.
+        return (init_settings,)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("archive_filename")
+    @classmethod
+    def _plain_file_name(cls, value: str) -> str:
+        if not value or "/" in value or value in {".", ".."} or not value.isprintable():
+            raise ValueError("must be a plain file name such as must-gather.tar.gz")
+        return value
+
+    @field_validator("must_gather_image")
+    @classmethod
+    def _image_reference(cls, value: str) -> str:
+        return parameters.image(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if (self.api_tls_certificate is None) != (self.api_tls_key is None):
+            raise ValueError("API_TLS_CERTIFICATE and API_TLS_KEY must be given together")
+        if self.timeout > self.max_timeout:
+            raise ValueError("TIMEOUT is larger than MAX_TIMEOUT")
+        self.listen_address()  # raises for a malformed PORT
+        return self
+
+    @property
+    def required_permission(self) -> Permission:
+        return Permission(
+            verb=self.auth_verb,
+            group=self.auth_group,
+            resource=self.auth_resource,
+            namespace=self.auth_namespace,
+        )
+
+    @property
+    def admin_permission(self) -> Permission:
+        base = self.required_permission
+        return Permission(
+            verb=self.auth_admin_verb or base.verb,
+            group=self.auth_admin_group if self.auth_admin_group is not None else base.group,
+            resource=self.auth_admin_resource or base.resource,
+            namespace=self.auth_admin_namespace
+            if self.auth_admin_namespace is not None
+            else base.namespace,
+        )
+
+    @property
+    def tls(self) -> bool:
+        return self.api_tls_certificate is not None
+
+    @property
+    def uses_kubeconfig(self) -> bool:
+        return self.use_kubeconfig or self.kubeconfig is not None
+
+    def listen_address(self) -> tuple[str, int]:
+        """(host, port): PORT may be `8443`, `:8443` or `host:8443`, as the old service took it."""
+        text = self.port.strip()
+        host = self.host
+        if not text:
+            return host, 8443 if self.tls else 8080
+        if ":" in text:
+            host_part, _, text = text.rpartition(":")
+            host = host_part.strip("[]") or host
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise ValueError(f"PORT {self.port!r} is not a port number (1-65535) or host:port")
+        return host, int(text)
+
+    def listens_on_loopback_only(self) -> bool:
+        host, _ = self.listen_address()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def database_address(self) -> str:
+        """The SQLAlchemy URL of the store (DATABASE_URL wins over DB_PATH)."""
+        if self.database_url:
+            return self.database_url
+        if self.db_path in {":memory:", "file::memory:?cache=shared"}:
+            return "sqlite+aiosqlite:///file:must-gather-api?mode=memory&cache=shared&uri=true"
+        return f"sqlite+aiosqlite:///{self.db_path}"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """The resource attributes of a SubjectAccessReview."""
+
+    verb: str
+    group: str
+    resource: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class RequestDefaults:
+    image: str
+    timeout: str
+
+
+def request_defaults(
+    settings: Settings, *, environ: Mapping[str, str] = os.environ
+) -> RequestDefaults:
+    """MUST_GATHER_IMAGE and TIMEOUT as the old service read them: at request time.
+
+    A value changed to something invalid after the start is ignored (with a warning)
+    in favour of the value validated at start, so configuration never fails a request.
+    """
+    image = environ.get("MUST_GATHER_IMAGE", "").strip() or settings.must_gather_image
+    timeout = environ.get("TIMEOUT", "").strip()
+    try:
+        image = parameters.image(image)
+    except ValueError:
+        log.warning("MUST_GATHER_IMAGE changed to an invalid value; keeping the one from start")
+        image = settings.must_gather_image
+    if timeout:
+        try:
+            valid = timedelta(0) < _duration(timeout) <= settings.max_timeout
+        except ValueError:
+            valid = False
+        if not valid:
+            log.warning("TIMEOUT changed to an invalid value; keeping the one from start")
+            timeout = ""
+    return RequestDefaults(image=image, timeout=timeout or compact_duration(settings.timeout))
+
+
+def compact_duration(value: timedelta) -> str:
+    """`20m`, `1h30m`, `90s`: how people write durations, and how the old service echoed them."""
+    total = value.total_seconds()
+    if total != int(total):
+        return durations.format_duration(value)
+    hours, rest = divmod(int(total), 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return "".join(parts) or "0s"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings, or raise ConfigurationError with one line naming the variable."""
+    source = dict(os.environ if environ is None else environ)
+    lowered = {key.lower(): value for key, value in source.items()}
+    values = {name: lowered[name] for name in Settings.model_fields if name in lowered}
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as e:
+        error = e.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"{where}: {message}") from e

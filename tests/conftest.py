@@ -1,0 +1,36 @@
+"""Fixtures and hygiene for every test.
+
+Every asyncio test is checked for leaked tasks: a task it started and left running
+fails the test, naming the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+pytest_plugins = ["kubesim.pytest_plugin"]
+
+
+@pytest_asyncio.fixture
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    before = asyncio.all_tasks()
+    yield
+    for _ in range(5):
+        leaked = asyncio.all_tasks() - before - {asyncio.current_task()}
+        if not leaked:
+            return
+        await asyncio.sleep(0)
+    names = sorted(task.get_name() for task in leaked)
+    for task in leaked:
+        task.cancel()
+    pytest.fail(f"the test left asyncio tasks running: {names}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("asyncio") is not None and isinstance(item, pytest.Function):
+            item.fixturenames.insert(0, "no_leaked_tasks")

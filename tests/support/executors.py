@@ -1,0 +1,96 @@
+"""A fake executor, driven by the image name, for tests of everything above executors.
+
+Images understood:
+    fake/ok             writes a small tree and completes (so does any image not fake/*)
+    fake/own-archive    writes one must-gather.tar.gz (as the Forklift image does)
+    fake/fail           writes some data, then fails
+    fake/empty          completes having gathered nothing
+    fake/block          waits until ``release(id)`` (or cancellation)
+    fake/crash          raises an unexpected exception
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tarfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from must_gather_api.executors.base import Job, Outcome, Output
+
+
+@dataclass
+class FakeExecutor:
+    started: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
+    peak: int = 0
+    resumable: bool = False
+    _running: int = 0
+    _release: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+    _started_events: dict[int, asyncio.Event] = field(
+        default_factory=lambda: defaultdict(asyncio.Event)
+    )
+    jobs: dict[int, Job] = field(default_factory=dict)
+
+    def release(self, gathering_id: int) -> None:
+        self._release[gathering_id].set()
+
+    async def wait_started(self, gathering_id: int) -> None:
+        await self._started_events[gathering_id].wait()
+
+    async def run(self, job: Job, output: Output) -> Outcome:
+        self.started.append(job.gathering_id)
+        self.jobs[job.gathering_id] = job
+        self._running += 1
+        self.peak = max(self.peak, self._running)
+        self._started_events[job.gathering_id].set()
+        try:
+            return await self._behave(job, output)
+        except asyncio.CancelledError:
+            self.cancelled.append(job.gathering_id)
+            raise
+        finally:
+            self._running -= 1
+
+    async def recover(self, job: Job, output: Output) -> Outcome | None:
+        self.recovered.append(job.gathering_id)
+        if not self.resumable:
+            return None
+        output.line("resumed")
+        (job.work_dir / "resumed.txt").write_text("resumed\n")
+        return Outcome()
+
+    async def _behave(self, job: Job, output: Output) -> Outcome:
+        image = job.images[0] if job.images else ""
+        output.line(f"[fake] gathering with {image}")
+        if image == "fake/ok" or not image.startswith("fake/"):
+            (job.work_dir / "version").write_text("fake/ok\n1.0.0\n")
+            (job.work_dir / "namespaces" / "default").mkdir(parents=True)
+            (job.work_dir / "namespaces" / "default" / "events.yaml").write_text("items: []\n")
+            output.line("[fake] done")
+            return Outcome()
+        if image == "fake/own-archive":
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+                data = b"plan data\n"
+                info = tarfile.TarInfo("must-gather/plan.yaml")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            target = job.work_dir / "image-dir" / "must-gather.tar.gz"
+            target.parent.mkdir()
+            target.write_bytes(buffer.getvalue())
+            return Outcome()
+        if image == "fake/fail":
+            (job.work_dir / "partial.txt").write_text("partial\n")
+            return Outcome(error_reason="gather exited with code 1")
+        if image == "fake/empty":
+            return Outcome()
+        if image == "fake/block":
+            (job.work_dir / "started.txt").write_text("started\n")
+            await self._release[job.gathering_id].wait()
+            return Outcome()
+        if image == "fake/crash":
+            raise RuntimeError("boom")
+        return Outcome(error_reason=f"the fake executor does not know {image!r}")
