@@ -47,6 +47,11 @@ class Layout:
         self.work_dir(gathering_id).mkdir(parents=True)
         return directory
 
+    def ensure(self, gathering_id: int) -> Path:
+        """The gathering's directory, created if missing, kept if present (blocking)."""
+        self.work_dir(gathering_id).mkdir(parents=True, exist_ok=True)
+        return self.directory(gathering_id)
+
     def remove(self, gathering_id: int) -> None:
         """Remove everything of a gathering (blocking: call off the loop)."""
         shutil.rmtree(self.directory(gathering_id), ignore_errors=True)

@@ -165,6 +165,14 @@ class Runner:
                 log.exception("gathering %d failed in the runner", gathering_id)
                 await self._record_failure(gathering_id, f"the service failed to run it: {e}")
 
+    async def _recover_one(self, gathering: Gathering) -> None:
+        try:
+            await asyncio.to_thread(self._layout.ensure, gathering.id)
+            await self._execute(gathering, None, recover=True)
+        except Exception as e:
+            log.exception("gathering %d could not be recovered", gathering.id)
+            await self._record_failure(gathering.id, f"{INTERRUPTED}; recovery failed: {e}")
+
     async def _record_failure(self, gathering_id: int, reason: str) -> None:
         """Never leave a record `inprogress` because of our own bug."""
         try:
@@ -239,7 +247,7 @@ class Runner:
     async def _recover(self) -> None:
         for gathering in await self._store.list(status=Status.INPROGRESS):
             task = asyncio.create_task(
-                self._execute(gathering, None, recover=True), name=f"recover-{gathering.id}"
+                self._recover_one(gathering), name=f"recover-{gathering.id}"
             )
             self._recoveries.add(task)
             task.add_done_callback(self._recoveries.discard)

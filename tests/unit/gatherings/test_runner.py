@@ -1,0 +1,235 @@
+"""The runner with a fake executor and a real SQLite store: queue, limits, cancel, stop, restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from must_gather_api.errors import Conflict, ServiceStopping
+from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.runner import (
+    CANCELLED,
+    INTERRUPTED,
+    STOPPED,
+    Runner,
+    RunnerOptions,
+)
+from must_gather_api.gatherings.store import GatheringStore
+from support.executors import FakeExecutor
+
+pytestmark = pytest.mark.asyncio
+
+
+@dataclass
+class Finished:
+    """Lets a test await the end of a gathering instead of polling."""
+
+    records: dict[int, Gathering] = field(default_factory=dict)
+    events: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+
+    def __call__(self, gathering: Gathering, _seconds: float) -> None:
+        self.records[gathering.id] = gathering
+        self.events[gathering.id].set()
+
+    async def wait(self, gathering_id: int) -> Gathering:
+        await asyncio.wait_for(self.events[gathering_id].wait(), 10)
+        return self.records[gathering_id]
+
+
+@dataclass
+class Bench:
+    store: GatheringStore
+    layout: Layout
+    executor: FakeExecutor
+    finished: Finished
+
+    def runner(self, **options: object) -> Runner:
+        return Runner(
+            store=self.store,
+            executor=self.executor,
+            layout=self.layout,
+            options=RunnerOptions(flush_interval=timedelta(seconds=0.01), **options),  # type: ignore[arg-type]
+            on_finished=self.finished,
+        )
+
+    async def create(self, image: str, *, timeout: str = "10m") -> Gathering:
+        return await self.store.create(Request(image=image, timeout=timeout))
+
+
+@pytest_asyncio.fixture
+async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    store = await GatheringStore.open(f"sqlite+aiosqlite:///{tmp_path / 'runner.db'}")
+    try:
+        yield Bench(store, Layout(tmp_path / "data"), FakeExecutor(), Finished())
+    finally:
+        await store.close()
+
+
+@pytest_asyncio.fixture
+async def started_runner(bench: Bench) -> AsyncIterator[Runner]:
+    runner = bench.runner(concurrency=2)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop(grace=timedelta(0))
+
+
+async def test_queue_is_fifo_and_the_pool_is_bounded(bench: Bench, started_runner: Runner) -> None:
+    gatherings = [await bench.create("fake/block") for _ in range(5)]
+    for gathering in gatherings:
+        started_runner.submit(gathering)
+    await bench.executor.wait_started(1)
+    await bench.executor.wait_started(2)
+    assert started_runner.running_count == 2
+    assert started_runner.queue_depth == 3
+    assert (await bench.store.get(3)).status is Status.NEW
+    for gathering in gatherings:
+        bench.executor.release(gathering.id)
+        await bench.finished.wait(gathering.id)
+    assert bench.executor.started == [1, 2, 3, 4, 5]
+    assert bench.executor.peak == 2
+    statuses = [(await bench.store.get(g.id)).status for g in gatherings]
+    assert statuses == [Status.COMPLETED] * 5
+
+
+async def test_a_gathering_past_its_timeout_is_cancelled(bench: Bench) -> None:
+    runner = bench.runner(concurrency=1, timeout_margin=timedelta(0))
+    await runner.start()
+    try:
+        gathering = await bench.create("fake/block", timeout="0.2s")
+        runner.submit(gathering)
+        record = await bench.finished.wait(gathering.id)
+    finally:
+        await runner.stop(grace=timedelta(0))
+    assert record.status is Status.ERROR
+    assert record.error_reason.startswith("timed out after 0:00:00.2")
+    assert bench.executor.cancelled == [gathering.id]
+    # What it had gathered before the timeout is still archived.
+    assert record.archive_sha256 and bench.layout.archive(gathering.id).is_file()
+
+
+async def test_cancel_of_a_queued_gathering_never_runs_it(
+    bench: Bench, started_runner: Runner
+) -> None:
+    blockers = [await bench.create("fake/block") for _ in range(2)]
+    queued = await bench.create("fake/ok")
+    for gathering in [*blockers, queued]:
+        started_runner.submit(gathering)
+    await bench.executor.wait_started(2)
+    cancelled = await started_runner.cancel(await bench.store.get(queued.id))
+    assert (cancelled.status, cancelled.error_reason) == (Status.ERROR, CANCELLED)
+    for gathering in blockers:
+        bench.executor.release(gathering.id)
+        await bench.finished.wait(gathering.id)
+    assert queued.id not in bench.executor.started
+
+
+async def test_cancel_of_a_running_gathering_stops_the_executor(
+    bench: Bench, started_runner: Runner
+) -> None:
+    gathering = await bench.create("fake/block")
+    started_runner.submit(gathering)
+    await bench.executor.wait_started(gathering.id)
+    record = await started_runner.cancel(await bench.store.get(gathering.id))
+    assert (record.status, record.error_reason) == (Status.ERROR, CANCELLED)
+    assert bench.executor.cancelled == [gathering.id]
+    assert record.finished_at is not None
+
+
+async def test_cancel_of_a_finished_gathering_is_a_conflict(
+    bench: Bench, started_runner: Runner
+) -> None:
+    gathering = await bench.create("fake/ok")
+    started_runner.submit(gathering)
+    record = await bench.finished.wait(gathering.id)
+    with pytest.raises(Conflict, match="completed"):
+        await started_runner.cancel(record)
+
+
+async def test_stop_lets_running_gatherings_finish_within_the_grace(bench: Bench) -> None:
+    runner = bench.runner(concurrency=1)
+    await runner.start()
+    gathering = await bench.create("fake/block")
+    runner.submit(gathering)
+    await bench.executor.wait_started(gathering.id)
+    stopping = asyncio.create_task(runner.stop(grace=timedelta(seconds=30)))
+    await asyncio.sleep(0)
+    bench.executor.release(gathering.id)
+    await stopping
+    assert (await bench.store.get(gathering.id)).status is Status.COMPLETED
+
+
+async def test_stop_cancels_what_outlasts_the_grace_and_keeps_the_queue(bench: Bench) -> None:
+    runner = bench.runner(concurrency=1)
+    await runner.start()
+    running = await bench.create("fake/block")
+    queued = await bench.create("fake/ok")
+    runner.submit(running)
+    runner.submit(queued)
+    await bench.executor.wait_started(running.id)
+    await runner.stop(grace=timedelta(seconds=0.05))
+    stopped = await bench.store.get(running.id)
+    assert (stopped.status, stopped.error_reason) == (Status.ERROR, STOPPED)
+    # Queued work is left `new` for the next start to pick up.
+    assert (await bench.store.get(queued.id)).status is Status.NEW
+    with pytest.raises(ServiceStopping):
+        runner.submit(queued)
+
+
+async def test_restart_requeues_new_and_ends_unresumable_running_ones(bench: Bench) -> None:
+    left_running = await bench.create("fake/block")
+    await bench.store.claim(left_running.id)
+    left_queued = await bench.create("fake/ok")
+    runner = bench.runner(concurrency=2)
+    await runner.start()
+    try:
+        interrupted = await bench.finished.wait(left_running.id)
+        completed = await bench.finished.wait(left_queued.id)
+    finally:
+        await runner.stop(grace=timedelta(0))
+    assert (interrupted.status, interrupted.error_reason) == (Status.ERROR, INTERRUPTED)
+    assert bench.executor.recovered == [left_running.id]
+    assert completed.status is Status.COMPLETED
+
+
+async def test_restart_resumes_what_the_executor_can_resume(bench: Bench) -> None:
+    bench.executor.resumable = True
+    left_running = await bench.create("fake/block")
+    await bench.store.claim(left_running.id)
+    runner = bench.runner(concurrency=1)
+    await runner.start()
+    try:
+        resumed = await bench.finished.wait(left_running.id)
+    finally:
+        await runner.stop(grace=timedelta(0))
+    assert resumed.status is Status.COMPLETED
+    assert "resumed" in bench.layout.output_log(left_running.id).read_text()
+
+
+async def test_an_executor_bug_ends_the_gathering_in_error(
+    bench: Bench, started_runner: Runner
+) -> None:
+    gathering = await bench.create("fake/crash")
+    started_runner.submit(gathering)
+    record = await bench.finished.wait(gathering.id)
+    assert record.status is Status.ERROR
+    assert record.error_reason == "the executor failed unexpectedly: boom"
+    assert started_runner.running_count == 0
+
+
+async def test_output_reaches_the_log_file(bench: Bench, started_runner: Runner) -> None:
+    gathering = await bench.create("fake/ok")
+    started_runner.submit(gathering)
+    await bench.finished.wait(gathering.id)
+    text = bench.layout.output_log(gathering.id).read_text()
+    assert text.startswith("[fake] gathering with fake/ok\n[fake] done\n")
+    assert "[must-gather-api] archive ready" in text
