@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from must_gather_api import __version__
 from must_gather_api.api import gatherings, health, problems
@@ -107,6 +108,14 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Range"],
+            expose_headers=["Content-Disposition", "Content-Length", "ETag"],
+        )
     app.include_router(health.router)
     app.include_router(gatherings.router)
     return app

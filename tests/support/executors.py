@@ -6,6 +6,7 @@ Images understood:
     fake/fail           writes some data, then fails
     fake/empty          completes having gathered nothing
     fake/block          waits until ``release(id)`` (or cancellation)
+    fake/leaky          prints the caller's token and a bearer header into its output
     fake/crash          raises an unexpected exception
 """
 
@@ -90,6 +91,13 @@ class FakeExecutor:
         if image == "fake/block":
             (job.work_dir / "started.txt").write_text("started\n")
             await self._release[job.gathering_id].wait()
+            return Outcome()
+        if image == "fake/leaky":
+            # A gather script that prints what it should not: both must be masked.
+            token = job.credentials.token if job.credentials else ""
+            output.line(f"[fake] using token {token}")
+            output.line("[fake] curl -H 'Authorization: Bearer abcdefghijklmnop0123' ...")
+            (job.work_dir / "version").write_text("fake/leaky\n1.0.0\n")
             return Outcome()
         if image == "fake/crash":
             raise RuntimeError("boom")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from must_gather_api.api.deps import ServicesDep
@@ -34,7 +34,10 @@ async def readyz(services: ServicesDep) -> Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-async def metrics(services: ServicesDep) -> Response:
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    """Open, or behind the API's own check with METRICS_AUTH=true."""
+    if services.settings.metrics_auth:
+        await services.authenticator.authenticate(request.headers.get("authorization"))
     counts = await services.store.count_by_status()
     body = services.metrics.render(
         counts=counts, queued=services.runner.queue_depth, running=services.runner.running_count

@@ -95,8 +95,7 @@ class KubernetesAuthenticator:
                 body, _request_timeout=self._timeout
             )
         except ApiException as e:
-            if self._review_as is ReviewAs.CALLER and e.status == 401:
-                raise Unauthenticated(INVALID) from None
+            self._caller_refused(e, "tokenreviews")
             raise self._unavailable("review the token", e) from None
         except failures.UNREACHABLE as e:
             raise self._unavailable("review the token", e) from None
@@ -133,9 +132,24 @@ class KubernetesAuthenticator:
             review = await client.AuthorizationV1Api(api).create_subject_access_review(
                 body, _request_timeout=self._timeout
             )
-        except (ApiException, *failures.UNREACHABLE) as e:
+        except ApiException as e:
+            self._caller_refused(e, "subjectaccessreviews")
+            raise self._unavailable("review the caller's access", e) from None
+        except failures.UNREACHABLE as e:
             raise self._unavailable("review the caller's access", e) from None
         return bool(review.status and review.status.allowed)
+
+    def _caller_refused(self, error: ApiException, resource: str) -> None:
+        """With AUTH_REVIEW_AS=caller the API server itself judges the caller's token."""
+        if self._review_as is not ReviewAs.CALLER:
+            return
+        if error.status == 401:
+            raise Unauthenticated(INVALID) from None
+        if error.status == 403:
+            raise Forbidden(
+                f"the caller may not create {resource}, which this service needs of its "
+                "callers (AUTH_REVIEW_AS=caller); cluster-admins can"
+            ) from None
 
     def _unavailable(self, action: str, error: BaseException) -> AuthUnavailable:
         # Only the error's description is logged: the request body holds the token.

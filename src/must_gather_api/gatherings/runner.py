@@ -22,6 +22,7 @@ from must_gather_api.executors.base import Credentials, Executor, Outcome
 from must_gather_api.gatherings import finishing
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
@@ -200,6 +201,7 @@ class Runner:
         async with OutputLog(
             self._layout.output_log(gathering.id),
             flush_interval=self._options.flush_interval.total_seconds(),
+            mask=masker(credentials.token if credentials else ""),
         ) as output:
             call = (
                 self._executor.recover(job, output) if recover else self._executor.run(job, output)
