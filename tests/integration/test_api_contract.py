@@ -424,3 +424,74 @@ async def test_no_response_reveals_a_filesystem_path(
     await finished(api, 1)
     for url in ("/must-gather", "/must-gather/1", "/must-gather/1/logs", "/metrics"):
         assert str(tmp_path) not in (await api.get(url)).text
+
+
+# -- the parameters added since the old service ------------------------------------------
+
+
+async def test_new_parameters_are_stored_shown_and_reach_the_executor(
+    api: httpx2.AsyncClient, executor: FakeExecutor
+) -> None:
+    asked = {
+        "image": "fake/ok",
+        "images": ["quay.io/kubevirt/must-gather:v1"],
+        "all-images": True,
+        "node-selector": "node-role.kubernetes.io/worker=",
+        "host-network": True,
+        "run-namespace": "debug-ns",
+        "since": "2h",
+        "since-time": "2026-01-02T03:04:05Z",
+        "volume-percentage": 50,
+        "keep": True,
+    }
+    body = (await api.post("/must-gather", json=asked)).json()
+    for key, value in asked.items():
+        assert body[key] == value, key
+    await finished(api, 1)
+    job = executor.jobs[1]
+    assert job.images == ("fake/ok", "quay.io/kubevirt/must-gather:v1")
+    assert job.options == {
+        "all_images": True,
+        "node_selector": "node-role.kubernetes.io/worker=",
+        "host_network": True,
+        "run_namespace": "debug-ns",
+        "since": "2h",
+        "since_time": "2026-01-02T03:04:05Z",
+        "volume_percentage": 50,
+        "keep": True,
+    }
+
+
+async def test_new_parameters_default_to_off(api: httpx2.AsyncClient) -> None:
+    body = (await api.post("/must-gather")).json()
+    assert (body["images"], body["all-images"], body["keep"]) == ([], False, False)
+    assert body["volume-percentage"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("node-selector", "=novalue"),
+        ("run-namespace", "Not_A_Namespace"),
+        ("since", "-5m"),
+        ("since-time", "yesterday"),
+        ("volume-percentage", 101),
+        ("images", ["--flag"]),
+        ("keep", "maybe"),
+    ],
+)
+async def test_bad_new_parameters_are_rejected(
+    api: httpx2.AsyncClient, field: str, value: object
+) -> None:
+    assert_problem(await api.post("/must-gather", json={field: value}), 400, f"{field}:")
+
+
+async def test_form_booleans_and_image_lists(api: httpx2.AsyncClient) -> None:
+    response = await api.post(
+        "/must-gather",
+        content=b"keep=true&images=quay.io/a/b,quay.io/c/d",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["keep"] is True
+    assert response.json()["images"] == ["quay.io/a/b", "quay.io/c/d"]

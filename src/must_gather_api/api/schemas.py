@@ -45,6 +45,89 @@ class GatheringRequest(BaseModel):
         "", description="Go duration (15m, 1h30m) or seconds; default TIMEOUT.", examples=["15m"]
     )
     server: str = Field("", description="Kubernetes API server to use (https URL or host:port).")
+    images: list[str] = Field(
+        default_factory=list, description="More must-gather images, each run in its own pod."
+    )
+    all_images: bool = Field(
+        False,
+        alias="all-images",
+        description="Also run every image named by an operators.openshift.io/must-gather-image "
+        "annotation of ClusterServiceVersions and ClusterOperators.",
+    )
+    node_selector: str = Field(
+        "", alias="node-selector", description="`key=value[,...]`: one pod on each matching node."
+    )
+    host_network: bool = Field(False, alias="host-network", description="Run with hostNetwork.")
+    run_namespace: str = Field(
+        "",
+        alias="run-namespace",
+        description="Existing namespace to run in; no temporary namespace or binding is made.",
+    )
+    since: str = Field("", description="Only logs newer than this (Go duration), if the image can.")
+    since_time: str = Field(
+        "", alias="since-time", description="Only logs after this RFC 3339 time, if the image can."
+    )
+    volume_percentage: int | None = Field(
+        None,
+        alias="volume-percentage",
+        description="Stop gathering when the volume is fuller than this percentage (default 70).",
+    )
+    keep: bool = Field(False, description="Keep the temporary namespace afterwards (debugging).")
+
+    @field_validator("all_images", "host_network", "keep", mode="before")
+    @classmethod
+    def _form_booleans(cls, value: Any) -> Any:
+        # The form encoding has only strings.
+        if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", ""}:
+            return value.lower() in {"true", "1"}
+        return value
+
+    @field_validator("images", mode="before")
+    @classmethod
+    def _image_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, value: list[str]) -> list[str]:
+        if len(value) > 16:
+            raise ValueError("at most 16 images")
+        return [parameters.image(image) for image in value]
+
+    @field_validator("node_selector")
+    @classmethod
+    def _node_selector(cls, value: str) -> str:
+        if value:
+            parameters.node_selector(value)
+        return value
+
+    @field_validator("run_namespace")
+    @classmethod
+    def _run_namespace(cls, value: str) -> str:
+        if value:
+            parameters.namespace(value)
+        return value
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, value: str) -> str:
+        if value:
+            parameters.since(value)
+        return value
+
+    @field_validator("since_time")
+    @classmethod
+    def _since_time(cls, value: str) -> str:
+        if value:
+            parameters.since_time(value)
+        return value
+
+    @field_validator("volume_percentage")
+    @classmethod
+    def _volume_percentage(cls, value: int | None) -> int | None:
+        return None if value is None else parameters.volume_percentage(value)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -109,7 +192,23 @@ class GatheringRequest(BaseModel):
             source_dir=self.source_dir,
             timeout=self.timeout or defaults.timeout,
             server=self.server,
+            options=self.options(),
         )
+
+    def options(self) -> dict[str, Any]:
+        """The parameters added since the old service, as stored (only those given)."""
+        given: dict[str, Any] = {
+            "images": self.images,
+            "all_images": self.all_images,
+            "node_selector": self.node_selector,
+            "host_network": self.host_network,
+            "run_namespace": self.run_namespace,
+            "since": self.since,
+            "since_time": self.since_time,
+            "volume_percentage": self.volume_percentage,
+            "keep": self.keep,
+        }
+        return {key: value for key, value in given.items() if value not in (None, "", [], False)}
 
 
 class GatheringView(BaseModel):
@@ -144,6 +243,15 @@ class GatheringView(BaseModel):
     archive_sha256: str = Field(alias="archive-sha256")
     archive_removed: str = Field(alias="archive-removed", description="Why the archive is gone.")
     requested_by: str = Field(alias="requested-by", description="The user who asked for it.")
+    images: list[str] = Field(default_factory=list)
+    all_images: bool = Field(False, alias="all-images")
+    node_selector: str = Field("", alias="node-selector")
+    host_network: bool = Field(False, alias="host-network")
+    run_namespace: str = Field("", alias="run-namespace")
+    since: str = ""
+    since_time: str = Field("", alias="since-time")
+    volume_percentage: int | None = Field(None, alias="volume-percentage")
+    keep: bool = False
 
 
 def timestamp(value: datetime | None) -> str:
@@ -154,6 +262,7 @@ def timestamp(value: datetime | None) -> str:
 
 def render(gathering: Gathering, *, exec_output: str) -> dict[str, Any]:
     request = gathering.request
+    options = request.options
     return {
         "id": gathering.id,
         "created-at": timestamp(gathering.created_at),
@@ -176,4 +285,13 @@ def render(gathering: Gathering, *, exec_output: str) -> dict[str, Any]:
         "archive-sha256": gathering.archive_sha256,
         "archive-removed": gathering.archive_removed,
         "requested-by": gathering.requested_by,
+        "images": list(options.get("images", [])),
+        "all-images": bool(options.get("all_images", False)),
+        "node-selector": options.get("node_selector", ""),
+        "host-network": bool(options.get("host_network", False)),
+        "run-namespace": options.get("run_namespace", ""),
+        "since": options.get("since", ""),
+        "since-time": options.get("since_time", ""),
+        "volume-percentage": options.get("volume_percentage"),
+        "keep": bool(options.get("keep", False)),
     }

@@ -14,6 +14,7 @@ from must_gather_api.parameters.syntax import show
 from must_gather_api.parameters.validators import (
     custom_name,
     format_node_selector,
+    namespace,
     node_name,
     node_selector,
     since,
@@ -31,6 +32,7 @@ __all__ = [
     "format_node_selector",
     "image",
     "image_stream",
+    "namespace",
     "node_name",
     "node_selector",
     "parse_command",

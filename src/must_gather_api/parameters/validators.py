@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from must_gather_api.durations import format_duration, parse_duration
 from must_gather_api.parameters.syntax import (
     DNS_LABEL_MAX,
+    check_dns_label,
     check_dns_subdomain,
     check_plain_text,
     show,
@@ -162,6 +163,12 @@ def node_name(value: str) -> str:
     """A Kubernetes node name: a DNS-1123 subdomain (lowercase, digits, ``-``, ``.``; ≤ 253)."""
     check_plain_text(value, what="a node name")
     check_dns_subdomain(value, what="node name")
+    return value
+
+
+def namespace(value: str) -> str:
+    """A Kubernetes namespace name: a DNS-1123 label."""
+    check_dns_label(value, what="namespace")
     return value
 
 
