@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from must_gather_api.cli import serving, settings_help
 from must_gather_api.errors import ConfigurationError
@@ -26,7 +29,8 @@ class Server(StrEnum):
     UVICORN = "uvicorn"
 
 
-@app.command(epilog=settings_help.as_text().replace("\n", "\n\n"))
+# Escaped: rich reads "[false]", "[./data]" and the like as markup tags and drops them.
+@app.command(epilog=escape(settings_help.as_text()).replace("\n", "\n\n"))
 def serve(
     server: Annotated[
         Server, typer.Option(help="HTTP server: granian (production) or uvicorn.")
@@ -56,6 +60,30 @@ def serve(
         serving.serve_with_granian(settings)
     else:
         serving.serve_with_uvicorn(settings)
+
+
+@app.command()
+def demo(
+    port: Annotated[
+        int, typer.Option(help="Port of the service (kubesim takes a free one).")
+    ] = 8080,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's state here (default: a new temp dir).")
+    ] = None,
+    kubernetes: Annotated[
+        bool, typer.Option("--kubernetes", help="Plain Kubernetes instead of OpenShift.")
+    ] = False,
+) -> None:
+    """Run the service against kubesim, a simulated cluster, with curl lines to try."""
+    from must_gather_api.cli import demo as demo_module
+
+    try:
+        asyncio.run(demo_module.run(port=port, state_dir=state_dir, openshift=not kubernetes))
+    except ConfigurationError as e:
+        typer.echo(f"must-gather-api: configuration error: {e.message}", err=True)
+        raise typer.Exit(2) from e
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command("settings")

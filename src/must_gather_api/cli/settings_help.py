@@ -10,7 +10,7 @@ from must_gather_api.settings import Settings, compact_duration
 
 
 def _default_text(value: Any) -> str:
-    if value is None:
+    if value is None or value == ():
         return "(not set)"
     if isinstance(value, bool):
         return "true" if value else "false"
