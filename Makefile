@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean
+.PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean readme
 
 help:
 	@echo "make test    lint, type checks and the whole test suite (creates .venv)"
@@ -50,6 +50,12 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)
+
+readme: $(STAMP)
+	$(BIN)/python -c 'import re, pathlib; from must_gather_api.cli import settings_help as h; \
+	p = pathlib.Path("README.md"); t = p.read_text(); \
+	p.write_text(re.sub(r"(<!-- settings-table:start[^>]*-->\n).*?(<!-- settings-table:end -->)", \
+	lambda m: m.group(1) + h.as_markdown() + "\n" + m.group(2), t, flags=re.S))'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
