@@ -135,6 +135,9 @@ class Settings(BaseSettings):
         description="TLS certificate (PEM). With API_TLS_KEY, serves HTTPS; reloaded on change.",
     )
     api_tls_key: Path | None = Field(None, description="TLS private key (PEM).")
+    tls_reload_interval: Duration = Field(
+        timedelta(seconds=10), description="How often the TLS files are checked for a change."
+    )
 
     # -- store -------------------------------------------------------------------
     db_path: str = Field(
@@ -269,6 +272,17 @@ class Settings(BaseSettings):
         # ``load_settings`` reads the environment itself (so tests can pass their own);
         # the model only validates what it is given.
         return (init_settings,)
+
+    @field_validator(
+        "api_tls_certificate", "api_tls_key", "server_ca_file", "kubeconfig", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # The old service's default for the TLS paths was the empty string; an empty
+        # value must not become Path(".") and switch TLS on.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -421,6 +435,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         return Settings.model_validate(values)
     except ValidationError as e:
         error = e.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        where = ".".join(str(part) for part in error["loc"]).upper()
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigurationError(f"{where}: {message}") from e
+        # Checks across fields have no location; their messages begin with the variable.
+        raise ConfigurationError(f"{where}: {message}" if where else message) from e

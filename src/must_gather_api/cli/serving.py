@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,8 +21,6 @@ from must_gather_api.app import create_app
 from must_gather_api.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-_CERT_POLL_SECONDS = 10.0
 
 
 def app_from_environment() -> FastAPI:
@@ -51,21 +50,32 @@ def _mtimes(paths: list[Path]) -> tuple[float, ...]:
     return tuple(stamps)
 
 
-def watch_certificates(paths: list[Path], *, stop: threading.Event) -> threading.Thread:
-    """Send ourselves SIGHUP when any of ``paths`` changes."""
+def watch_certificates(
+    paths: list[Path],
+    *,
+    stop: threading.Event,
+    on_change: Callable[[], None],
+    interval: float,
+) -> threading.Thread:
+    """Call ``on_change`` (from a thread) each time any of ``paths`` changes."""
 
     def watch() -> None:
         seen = _mtimes(paths)
-        while not stop.wait(_CERT_POLL_SECONDS):
+        while not stop.wait(interval):
             now = _mtimes(paths)
+            # A rotation writes two files: wait until both are there again.
             if now != seen and all(now):
                 seen = now
                 log.info("TLS certificate changed; reloading")
-                os.kill(os.getpid(), signal.SIGHUP)
+                on_change()
 
     thread = threading.Thread(target=watch, name="tls-watch", daemon=True)
     thread.start()
     return thread
+
+
+def _respawn_workers() -> None:
+    os.kill(os.getpid(), signal.SIGHUP)
 
 
 def serve_with_granian(settings: Settings) -> None:
@@ -87,7 +97,12 @@ def serve_with_granian(settings: Settings) -> None:
     )
     stop = threading.Event()
     if settings.api_tls_certificate and settings.api_tls_key:
-        watch_certificates([settings.api_tls_certificate, settings.api_tls_key], stop=stop)
+        watch_certificates(
+            [settings.api_tls_certificate, settings.api_tls_key],
+            stop=stop,
+            on_change=_respawn_workers,
+            interval=settings.tls_reload_interval.total_seconds(),
+        )
     try:
         server.serve()
     finally:

@@ -1,0 +1,5 @@
+"""`python -m must_gather_api` is `must-gather-api`."""
+
+from must_gather_api.cli.main import main
+
+main()
