@@ -6,7 +6,8 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from must_gather_api.settings import Settings, compact_duration
+from must_gather_api.setting_values import compact_duration
+from must_gather_api.settings import Settings
 
 
 def _default_text(value: Any) -> str:
