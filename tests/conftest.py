@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-pytest_plugins = ["kubesim.pytest_plugin"]
+pytest_plugins = ["kubesim.pytest_plugin", "support.postgres"]
 
 
 @pytest_asyncio.fixture

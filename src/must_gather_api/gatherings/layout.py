@@ -67,4 +67,10 @@ class Layout:
         """Ids that have a directory (blocking: call off the loop)."""
         if not self.root.is_dir():
             return set()
-        return {int(entry.name) for entry in self.root.iterdir() if entry.name.isdecimal()}
+        return {int(entry.name) for entry in self.root.iterdir() if _names_an_id(entry.name)}
+
+
+def _names_an_id(name: str) -> bool:
+    # Only the exact name ``directory`` gives: "01" or "\u0661" read as an id would be
+    # "removed" as directory "1" every round, and stay.
+    return name.isascii() and name.isdecimal() and name == str(int(name))

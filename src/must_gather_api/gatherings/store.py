@@ -39,6 +39,9 @@ _REQUEST_COLUMNS = (
     "timeout",
     "server",
 )
+# The id column is a 32-bit INTEGER on PostgreSQL: a larger number cannot be an id, and
+# binding it would fail the query instead of finding nothing.
+_MAX_ID = 2**31 - 1
 
 
 def now() -> datetime:
@@ -97,12 +100,21 @@ class GatheringStore:
             engine = create_async_engine(url, **options)
         except (SQLAlchemyError, ValueError) as e:
             raise StoreUnavailable(f"cannot use the database {engine_name(url)}: {e}") from e
+        except ImportError as e:
+            # Plain postgresql:// names psycopg; the service ships asyncpg only.
+            raise StoreUnavailable(
+                f"cannot use the database {engine_name(url)}: its driver is not installed ({e}); "
+                "use postgresql+asyncpg:// or sqlite+aiosqlite://"
+            ) from e
         if engine.dialect.name == "sqlite":
             in_memory = "poolclass" in options
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not in_memory))
         store = cls(engine)
         try:
             await store.migrate()
+        except StoreUnavailable as e:
+            await engine.dispose()
+            raise StoreUnavailable(f"{engine_name(url)}: {e.message}") from e
         except BaseException:
             await engine.dispose()
             raise
@@ -144,6 +156,8 @@ class GatheringStore:
             return _record(row)
 
     async def get(self, gathering_id: int) -> Gathering:
+        if not 0 < gathering_id <= _MAX_ID:
+            raise GatheringNotFound(f"no gathering has id {gathering_id}")
         async with self._guard("read the gathering"), self._sessions() as session:
             row = await session.get(GatheringRow, gathering_id)
         if row is None:
@@ -153,7 +167,10 @@ class GatheringStore:
     async def find(self, reference: str) -> Gathering:
         """By numeric id first, then the newest gathering whose custom-name is ``reference``."""
         async with self._guard("read the gathering"), self._sessions() as session:
-            if reference.isdecimal() and len(reference) < 19:
+            # ASCII digits only: int() also reads other scripts' digits (U+0661 is 1), and
+            # a custom-name made of them would be unreachable.
+            numeric = reference.isascii() and reference.isdecimal() and len(reference) <= 10
+            if numeric and int(reference) <= _MAX_ID:
                 row = await session.get(GatheringRow, int(reference))
                 if row is not None:
                     return _record(row)
@@ -295,6 +312,7 @@ def _brief(error: BaseException) -> str:
 def engine_name(url: str) -> str:
     """The URL without its password, for messages."""
     scheme, _, rest = url.partition("://")
-    if "@" in rest:
-        rest = rest.split("@", 1)[1]
-    return f"{scheme}://{rest}"
+    authority, slash, path = rest.partition("/")
+    # The last "@" ends the credentials: an unencoded "@" may be part of the password.
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{host}{slash}{path}"

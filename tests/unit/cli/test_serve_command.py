@@ -1,0 +1,137 @@
+"""`must-gather-api serve` and `must-gather-api settings`, without starting a server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from must_gather_api.cli import main, serving
+from must_gather_api.settings import Settings
+
+VARIABLES = [name.upper() for name in Settings.model_fields]
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Settings]]:
+    """Servers `serve` would start, recorded instead; and an environment free of settings."""
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    calls: list[tuple[str, Settings]] = []
+    monkeypatch.setattr(serving, "configure_logging", lambda settings: None)
+    monkeypatch.setattr(
+        serving, "serve_with_granian", lambda settings: calls.append(("granian", settings))
+    )
+    monkeypatch.setattr(
+        serving, "serve_with_uvicorn", lambda settings: calls.append(("uvicorn", settings))
+    )
+    return calls
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main.app, list(args), env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TIMEOUT", "15x"),
+        ("PORT", "abc"),
+        ("CLEANUP_MAX_AGE", "forever"),
+        ("MAX_CONCURRENT_GATHERINGS", "0"),
+        ("API_TLS_KEY", "/tls/key.pem"),
+        ("MUST_GATHER_IMAGE", "--bad"),
+    ],
+)
+def test_bad_variable_exits_2_with_one_line_naming_it(
+    started: list[tuple[str, Settings]], variable: str, value: str
+) -> None:
+    code, stdout, stderr = invoke("serve", env={variable: value})
+    assert code == 2
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    prefix = "must-gather-api: configuration error: "
+    assert lines[0].startswith(prefix), lines[0]
+    # API_TLS_KEY alone is reported as the pair, which starts with API_TLS_CERTIFICATE.
+    named = "API_TLS_CERTIFICATE" if variable == "API_TLS_KEY" else variable
+    assert lines[0].removeprefix(prefix).startswith(named), lines[0]
+    assert started == []
+
+
+def test_auth_none_refuses_a_non_loopback_address(started: list[tuple[str, Settings]]) -> None:
+    code, _, stderr = invoke("serve", env={"AUTH": "none", "HOST": "0.0.0.0"})
+    assert code == 2
+    assert len(stderr.splitlines()) == 1, stderr
+    assert "AUTH=none" in stderr and "loopback" in stderr
+    assert "0.0.0.0" in stderr and "HOST=127.0.0.1" in stderr
+    assert started == []
+
+
+def test_auth_none_on_a_port_with_a_public_host(started: list[tuple[str, Settings]]) -> None:
+    code, _, stderr = invoke("serve", env={"AUTH": "none", "PORT": "192.0.2.1:9000"})
+    assert code == 2
+    assert "192.0.2.1" in stderr
+    assert started == []
+
+
+def test_auth_none_on_loopback_starts_with_a_warning(started: list[tuple[str, Settings]]) -> None:
+    code, _, stderr = invoke(
+        "serve", "--server", "uvicorn", env={"AUTH": "none", "PORT": "127.0.0.1:9000"}
+    )
+    assert code == 0, stderr
+    assert "WARNING: AUTH=none" in stderr
+    assert [server for server, _ in started] == ["uvicorn"]
+    assert started[0][1].listen_address() == ("127.0.0.1", 9000)
+
+
+def test_granian_is_the_default_server(started: list[tuple[str, Settings]]) -> None:
+    code, _, stderr = invoke("serve", env={"TIMEOUT": "30m"})
+    assert code == 0, stderr
+    assert stderr == ""
+    assert [server for server, _ in started] == ["granian"]
+    assert started[0][1].timeout.total_seconds() == 1800
+
+
+def test_serve_help_lists_every_variable(started: list[tuple[str, Settings]]) -> None:
+    code, stdout, _ = invoke("serve", "--help", env={"COLUMNS": "200"})
+    assert code == 0
+    for variable in VARIABLES:
+        assert re.search(rf"\b{variable}\b", stdout), variable
+    # Defaults in brackets survive rich's markup.
+    for default in ("[must-gather.tar.gz]", "[quay.io/kubev2v/forklift-must-gather]", "[false]"):
+        assert default in stdout, default
+    assert started == []
+
+
+def test_settings_as_markdown_has_one_row_per_setting() -> None:
+    code, stdout, _ = invoke("settings", "--markdown")
+    assert code == 0
+    lines = stdout.strip().splitlines()
+    assert lines[:2] == ["| Variable | Default | Meaning |", "|---|---|---|"]
+    rows = lines[2:]
+    assert len(rows) == len(VARIABLES)
+    names = []
+    for row in rows:
+        cells = re.split(r"(?<!\\)\|", row)
+        assert len(cells) == 5 and cells[0] == "" and cells[-1] == "", row
+        name = cells[1].strip()
+        assert name.startswith("`") and name.endswith("`"), row
+        names.append(name.strip("`"))
+        assert cells[2].strip(), row
+        assert cells[3].strip(), row
+    assert names == VARIABLES
+
+
+def test_settings_as_text_names_every_variable_with_its_default() -> None:
+    code, stdout, _ = invoke("settings")
+    assert code == 0
+    for variable in VARIABLES:
+        assert re.search(rf"^  {variable} ", stdout, re.MULTILINE), variable
+    assert re.search(r"^  CLEANUP_MAX_AGE .*\[-1\]$", stdout, re.MULTILINE)
+    assert re.search(r"^  PORT .*\[8443 with TLS, 8080 without\]$", stdout, re.MULTILINE)
+    assert re.search(r"^  ALLOWED_ORIGINS .*\[\(not set\)\]$", stdout, re.MULTILINE)

@@ -1,0 +1,435 @@
+"""The gathering store against SQLite (file and both in-memory forms) and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from must_gather_api.errors import GatheringNotFound, StoreUnavailable
+from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.store import GatheringStore, engine_name, now
+from must_gather_api.settings import load_settings
+from support.postgres import fresh_database
+from support.service import free_port
+
+FILE = "sqlite-file"
+MEMORY = "sqlite-memory"
+SHARED_MEMORY = "sqlite-shared-memory"
+POSTGRES = "postgresql"
+BACKENDS = [FILE, MEMORY, SHARED_MEMORY, pytest.param(POSTGRES, marks=pytest.mark.postgres)]
+# Backends where a second store (another replica) can open the same database.
+SHARED_BACKENDS = [FILE, pytest.param(POSTGRES, marks=pytest.mark.postgres)]
+
+
+@pytest_asyncio.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    backend = request.param
+    if backend == POSTGRES:
+        async with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+            yield url
+    elif backend == FILE:
+        yield load_settings({"DB_PATH": str(tmp_path / "gatherings.db")}).database_address()
+    elif backend == MEMORY:
+        yield load_settings({"DB_PATH": ":memory:"}).database_address()
+    else:
+        yield load_settings({"DB_PATH": "file::memory:?cache=shared"}).database_address()
+
+
+@pytest_asyncio.fixture
+async def store(database_url: str) -> AsyncIterator[GatheringStore]:
+    opened = await GatheringStore.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest_asyncio.fixture(params=SHARED_BACKENDS)
+async def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == POSTGRES:
+        async with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'gatherings.db'}"
+
+
+@pytest.mark.asyncio
+async def test_create_stores_the_request_and_starts_new(store: GatheringStore) -> None:
+    request = Request(
+        custom_name="plan:p1:uid",
+        image="quay.io/example/gather:v1",
+        command="PLAN=p1 /usr/bin/targeted",
+        timeout="15m",
+        options={"since": "1h", "images": ["a", "b"]},
+    )
+    before = now()
+    created = await store.create(request, requested_by="alice")
+    assert created.status is Status.NEW
+    assert created.request == request
+    assert created.requested_by == "alice"
+    assert created.created_at == created.updated_at
+    assert before <= created.created_at <= now()
+    assert created.created_at.tzinfo is not None
+    assert (created.started_at, created.finished_at) == (None, None)
+    assert (created.archive_size, created.archive_name, created.archive_sha256) == (0, "", "")
+    assert await store.get(created.id) == created
+
+
+@pytest.mark.asyncio
+async def test_get_unknown_ids_are_not_found(store: GatheringStore) -> None:
+    await store.create(Request())
+    for missing in (2, 0, -1, 2**31, 2**40):
+        with pytest.raises(GatheringNotFound, match=str(missing)):
+            await store.get(missing)
+
+
+@pytest.mark.asyncio
+async def test_find_by_numeric_id_first(store: GatheringStore) -> None:
+    first = await store.create(Request(custom_name="2"))
+    second = await store.create(Request(custom_name="other"))
+    # A custom-name equal to an existing id is shadowed by that id, as before.
+    assert (await store.find("2")).id == second.id
+    assert (await store.find("1")).id == first.id
+    assert (await store.find("01")).id == first.id
+
+
+@pytest.mark.asyncio
+async def test_find_newest_custom_name_wins(store: GatheringStore) -> None:
+    await store.create(Request(custom_name="plan:p1"))
+    await store.create(Request(custom_name="plan:p2"))
+    newest = await store.create(Request(custom_name="plan:p1"))
+    assert (await store.find("plan:p1")).id == newest.id
+
+
+@pytest.mark.asyncio
+async def test_find_numeric_custom_name_without_such_id(store: GatheringStore) -> None:
+    named = await store.create(Request(custom_name="42"))
+    assert (await store.find("42")).id == named.id
+
+
+@pytest.mark.parametrize("name", ["99999999999", "2147483648", "1" * 30, "\u0661", "\uff11"])
+@pytest.mark.asyncio
+async def test_find_names_that_only_look_numeric(store: GatheringStore, name: str) -> None:
+    # Numbers past the id range, and digits of other scripts (Arabic-Indic, full-width),
+    # are custom-names; the first record has id 1 and must not answer for them.
+    await store.create(Request(custom_name="decoy"))
+    named = await store.create(Request(custom_name=name))
+    assert (await store.find(name)).id == named.id
+
+
+@pytest.mark.asyncio
+async def test_find_unknown_reference(store: GatheringStore) -> None:
+    await store.create(Request(custom_name="known"))
+    for reference in ("unknown", "7", "", "99999999999"):
+        with pytest.raises(GatheringNotFound):
+            await store.find(reference)
+
+
+@pytest.mark.asyncio
+async def test_list_is_ascending_and_filters(store: GatheringStore) -> None:
+    a = await store.create(Request(custom_name="x"), requested_by="alice")
+    b = await store.create(Request(custom_name="y"), requested_by="bob")
+    c = await store.create(Request(custom_name="x"), requested_by="bob")
+    d = await store.create(Request(), requested_by="alice")
+    await store.update(b.id, status=Status.COMPLETED)
+    await store.update(d.id, status=Status.ERROR)
+
+    def ids(found: list[Gathering]) -> list[int]:
+        return [g.id for g in found]
+
+    assert ids(await store.list()) == [a.id, b.id, c.id, d.id]
+    assert ids(await store.list(status=Status.NEW)) == [a.id, c.id]
+    assert ids(await store.list(status=Status.COMPLETED)) == [b.id]
+    assert ids(await store.list(status=Status.INPROGRESS)) == []
+    assert ids(await store.list(custom_name="x")) == [a.id, c.id]
+    assert ids(await store.list(requested_by="bob")) == [b.id, c.id]
+    assert ids(await store.list(requested_by="bob", custom_name="x")) == [c.id]
+    assert ids(await store.list(limit=2)) == [a.id, b.id]
+    assert ids(await store.list(limit=2, offset=1)) == [b.id, c.id]
+    assert ids(await store.list(offset=3)) == [d.id]
+    assert ids(await store.list(offset=10)) == []
+    assert ids(await store.list(limit=0)) == []
+    assert await store.ids() == {a.id, b.id, c.id, d.id}
+
+
+@pytest.mark.asyncio
+async def test_update_changes_columns_and_moves_updated_at(store: GatheringStore) -> None:
+    created = await store.create(Request())
+    finished_at = created.created_at + timedelta(seconds=5)
+    updated = await store.update(
+        created.id,
+        status=Status.COMPLETED,
+        finished_at=finished_at,
+        archive_name="must-gather.tar.gz",
+        archive_size=1234,
+        archive_sha256="ab" * 32,
+    )
+    assert updated.status is Status.COMPLETED
+    assert updated.finished_at == finished_at
+    assert (updated.archive_name, updated.archive_size) == ("must-gather.tar.gz", 1234)
+    assert updated.updated_at > created.updated_at
+    assert updated.created_at == created.created_at
+    assert updated.has_archive
+    assert await store.get(created.id) == updated
+
+
+@pytest.mark.asyncio
+async def test_update_unknown_id(store: GatheringStore) -> None:
+    with pytest.raises(GatheringNotFound):
+        await store.update(5, status=Status.ERROR)
+
+
+@pytest.mark.asyncio
+async def test_claim_moves_new_to_inprogress_once(store: GatheringStore) -> None:
+    created = await store.create(Request())
+    claimed = await store.claim(created.id)
+    assert claimed is not None
+    assert claimed.status is Status.INPROGRESS
+    assert claimed.started_at is not None and claimed.started_at >= created.created_at
+    assert await store.claim(created.id) is None
+    assert (await store.get(created.id)).status is Status.INPROGRESS
+
+    finished = await store.create(Request())
+    await store.update(finished.id, status=Status.COMPLETED)
+    assert await store.claim(finished.id) is None
+    assert await store.claim(999) is None
+
+
+@pytest.mark.asyncio
+async def test_concurrent_claims_on_one_store_have_one_winner(store: GatheringStore) -> None:
+    for _ in range(10):
+        created = await store.create(Request())
+        results = await asyncio.gather(store.claim(created.id), store.claim(created.id))
+        assert sum(result is not None for result in results) == 1, results
+
+
+@pytest.mark.asyncio
+async def test_concurrent_claims_from_two_replicas_have_one_winner(shared_url: str) -> None:
+    first = await GatheringStore.open(shared_url)
+    second = await GatheringStore.open(shared_url)
+    try:
+        for _ in range(10):
+            created = await first.create(Request())
+            results = await asyncio.gather(first.claim(created.id), second.claim(created.id))
+            assert sum(result is not None for result in results) == 1, results
+    finally:
+        await first.close()
+        await second.close()
+
+
+@pytest.mark.asyncio
+async def test_delete(store: GatheringStore) -> None:
+    kept = await store.create(Request())
+    gone = await store.create(Request())
+    await store.delete(gone.id)
+    with pytest.raises(GatheringNotFound):
+        await store.get(gone.id)
+    assert await store.ids() == {kept.id}
+    await store.delete(gone.id)  # deleting again is not an error
+    await store.delete(12345)
+
+
+@pytest.mark.asyncio
+async def test_ids_are_never_reused_after_deleting_the_highest(store: GatheringStore) -> None:
+    await store.create(Request())
+    highest = await store.create(Request())
+    await store.delete(highest.id)
+    following = await store.create(Request())
+    assert following.id > highest.id
+
+
+@pytest.mark.asyncio
+async def test_finished_oldest_first_and_before(store: GatheringStore) -> None:
+    base = now() - timedelta(days=10)
+    late = await store.create(Request(custom_name="late"))
+    early = await store.create(Request(custom_name="early"))
+    middle = await store.create(Request(custom_name="middle"))
+    running = await store.create(Request(custom_name="running"))
+    queued = await store.create(Request(custom_name="queued"))
+    # No finished_at (a record from the old schema): updated_at, just now, stands in.
+    unstamped = await store.create(Request(custom_name="unstamped"))
+    await store.update(late.id, status=Status.COMPLETED, finished_at=base + timedelta(days=3))
+    await store.update(early.id, status=Status.ERROR, finished_at=base + timedelta(days=1))
+    await store.update(middle.id, status=Status.COMPLETED, finished_at=base + timedelta(days=2))
+    await store.update(running.id, status=Status.INPROGRESS)
+    await store.update(unstamped.id, status=Status.COMPLETED)
+    assert (await store.get(queued.id)).status is Status.NEW
+
+    assert [g.id for g in await store.finished()] == [early.id, middle.id, late.id, unstamped.id]
+    cutoff = base + timedelta(days=2, hours=12)
+    assert [g.id for g in await store.finished(before=cutoff)] == [early.id, middle.id]
+    assert await store.finished(before=base) == []
+
+
+@pytest.mark.asyncio
+async def test_count_by_status_names_every_status(store: GatheringStore) -> None:
+    assert await store.count_by_status() == dict.fromkeys(Status, 0)
+    for _ in range(3):
+        await store.create(Request())
+    done = await store.create(Request())
+    await store.update(done.id, status=Status.COMPLETED)
+    assert await store.count_by_status() == {
+        Status.NEW: 3,
+        Status.INPROGRESS: 0,
+        Status.COMPLETED: 1,
+        Status.ERROR: 0,
+    }
+
+
+@pytest.mark.asyncio
+async def test_ping(store: GatheringStore) -> None:
+    await store.ping()
+
+
+@pytest.mark.asyncio
+async def test_migrations_are_idempotent(database_url: str) -> None:
+    first = await GatheringStore.open(database_url)
+    try:
+        created = await first.create(Request(custom_name="kept"))
+        # Opened again while the first is open (memory databases vanish with their
+        # last connection); the second open migrates nothing and loses nothing.
+        second = await GatheringStore.open(database_url)
+        try:
+            await second.migrate()
+            assert (await second.find("kept")).id == created.id
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+
+
+# -- the database cannot be used ---------------------------------------------------------
+
+
+@asynccontextmanager
+async def new_threads_finish() -> AsyncIterator[None]:
+    """Wait for the threads started inside to end.
+
+    aiosqlite stops the worker thread of a connection that failed to open without
+    waiting for it; the thread then reports to the event loop, which must still be open.
+    """
+    before = set(threading.enumerate())
+    try:
+        yield
+    finally:
+        started = [thread for thread in threading.enumerate() if thread not in before]
+        deadline = asyncio.get_running_loop().time() + 10
+        while any(thread.is_alive() for thread in started):
+            assert asyncio.get_running_loop().time() < deadline, started
+            await asyncio.sleep(0.01)
+
+
+async def assert_unavailable(url: str, *needles: str) -> str:
+    async with new_threads_finish():
+        with pytest.raises(StoreUnavailable) as caught:
+            await GatheringStore.open(url)
+    message = caught.value.message
+    for needle in needles:
+        assert needle in message, message
+    assert "Traceback" not in message
+    return message
+
+
+@pytest.mark.asyncio
+async def test_sqlite_in_a_missing_directory(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "gatherings.db"
+    await assert_unavailable(f"sqlite+aiosqlite:///{path}", str(path), "unable to open")
+
+
+@pytest.mark.asyncio
+async def test_sqlite_below_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    path = tmp_path / "file" / "gatherings.db"
+    await assert_unavailable(f"sqlite+aiosqlite:///{path}", str(path), "unable to open")
+
+
+@pytest.mark.asyncio
+async def test_sqlite_in_a_read_only_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        if os.access(directory, os.W_OK):
+            pytest.skip("this user (root) can write to a read-only directory")
+        path = directory / "gatherings.db"
+        await assert_unavailable(f"sqlite+aiosqlite:///{path}", str(path))
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.mark.asyncio
+async def test_unparsable_url() -> None:
+    await assert_unavailable("not a database url", "cannot use the database")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+nosuchdriver://user:s3cret@127.0.0.1:1/db",
+        # Plain postgresql:// names psycopg, which the service does not ship.
+        "postgresql://user:s3cret@127.0.0.1:1/db",
+    ],
+)
+async def test_url_naming_a_driver_that_is_not_installed(url: str) -> None:
+    message = await assert_unavailable(url, "127.0.0.1:1/db")
+    assert "s3cret" not in message
+
+
+@pytest.mark.postgres
+@pytest.mark.asyncio
+async def test_postgres_on_a_closed_port() -> None:
+    port = free_port()  # bound and released: nothing listens there now
+    message = await assert_unavailable(
+        f"postgresql+asyncpg://gatherer:s3cret@127.0.0.1:{port}/gatherings",
+        f"postgresql+asyncpg://127.0.0.1:{port}/gatherings",
+        "migrations",
+        "Connect",
+    )
+    assert "s3cret" not in message
+
+
+@pytest.mark.postgres
+@pytest.mark.asyncio
+async def test_postgres_database_that_does_not_exist(postgres_server_url: str) -> None:
+    base = postgres_server_url.rsplit("/", 1)[0]
+    await assert_unavailable(f"{base}/mga_no_such_database", "mga_no_such_database")
+
+
+@pytest.mark.asyncio
+async def test_errors_after_the_store_is_closed_are_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "gatherings.db"
+    opened = await GatheringStore.open(f"sqlite+aiosqlite:///{path}")
+    await opened.close()
+    path.unlink()
+    (tmp_path / "gatherings.db").mkdir()  # the file is now a directory: unusable
+    async with new_threads_finish():
+        with pytest.raises(StoreUnavailable, match="cannot store the gathering"):
+            await opened.create(Request())
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://u:s3cret@db.example:5432/g",
+            "postgresql+asyncpg://db.example:5432/g",
+        ),
+        ("postgresql+asyncpg://u:s3@cr@et@db.example/g", "postgresql+asyncpg://db.example/g"),
+        ("postgresql+asyncpg://db.example/g?x=a@b", "postgresql+asyncpg://db.example/g?x=a@b"),
+        (
+            "sqlite+aiosqlite:////srv/a@b/gatherings.db",
+            "sqlite+aiosqlite:////srv/a@b/gatherings.db",
+        ),
+    ],
+)
+def test_engine_name_hides_credentials(url: str, shown: str) -> None:
+    assert engine_name(url) == shown
