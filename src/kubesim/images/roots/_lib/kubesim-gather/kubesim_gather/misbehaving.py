@@ -1,0 +1,147 @@
+"""The gather scripts of the images that misbehave on purpose (kubesim.local/...)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from kubesim_gather.container import must_gather_dir, say, warn, write_version, write_yaml
+
+PRODUCT = "kubesim/misbehaving-must-gather"
+VERSION = "0.1.0"
+MIB = 1 << 20
+DEFAULT_OUTPUT_BYTES = 100 * MIB
+FILE_BYTES = 32 * MIB
+BLOCK = MIB
+
+
+def fails_halfway_main() -> int:
+    """Writes part of a gathering, then fails the way a crashing script does."""
+    out = must_gather_dir()
+    write_version(PRODUCT, VERSION)
+    say("[fails-halfway] gathering cluster-scoped resources...")
+    for index in range(3):
+        write_yaml(
+            out / "cluster-scoped-resources" / "core" / "nodes" / f"node-{index}.yaml",
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-{index}"}},
+        )
+    (out / "partial.log").write_text("gathering started\nnodes written\n", encoding="utf-8")
+    say("[fails-halfway] gathering namespaces...")
+    warn("error: simulated failure half-way through the gathering")
+    return 1
+
+
+def never_ends_main() -> int:
+    """Gathers forever, saying so every HEARTBEAT_SECONDS; SIGTERM ends it (exit 143)."""
+    write_version(PRODUCT, VERSION)
+    interval = float(os.environ.get("HEARTBEAT_SECONDS") or "5")
+    stop = threading.Event()
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    say("[never-ends] gathering started; it never finishes")
+    beats = 0
+    while not stop.wait(interval):
+        beats += 1
+        say(f"[never-ends] still gathering ({beats})")
+    say("[never-ends] received SIGTERM, exiting")
+    return 128 + signal.SIGTERM
+
+
+def _text_block(index: int) -> bytes:
+    line = f"line {index:08d}: must-gather sample output, compressible text\n".encode()
+    return (line * (BLOCK // len(line) + 1))[:BLOCK]
+
+
+def large_output_main() -> int:
+    """Writes OUTPUT_BYTES (default 100 MiB) in files of 32 MiB: text and random blocks."""
+    out = must_gather_dir()
+    write_version(PRODUCT, VERSION)
+    raw = os.environ.get("OUTPUT_BYTES") or str(DEFAULT_OUTPUT_BYTES)
+    try:
+        total = int(raw)
+    except ValueError:
+        warn(f"error: OUTPUT_BYTES must be a number of bytes, not {raw!r}")
+        return 1
+    folder = out / "large"
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"[large-output] writing {total} bytes")
+    written, part, block_index = 0, 0, 0
+    while written < total:
+        target = folder / f"part-{part:04d}.bin"
+        with target.open("wb") as f:
+            in_file = 0
+            while in_file < FILE_BYTES and written < total:
+                size = min(BLOCK, FILE_BYTES - in_file, total - written)
+                block = os.urandom(size) if block_index % 2 else _text_block(block_index)[:size]
+                f.write(block)
+                in_file += size
+                written += size
+                block_index += 1
+        part += 1
+    say(f"[large-output] wrote {written} bytes in {part} files")
+    return 0
+
+
+def _odd_names() -> list[str]:
+    return [
+        "with space.txt",
+        "new\nline.txt",
+        "tab\there.txt",
+        "ünïcödé-名前.txt",
+        "-leading-dash",
+        "--checkpoint-action=exec=sh",
+        "back\\slash",
+        "quote'and\"double",
+        "star*glob?[x]",
+        "colon:name",
+        "...",
+        ".hidden",
+        "semi;colon&amp|pipe$(x)",
+        "a" * 250,
+        "invalid-utf8-\udcff\udcfe",
+    ]
+
+
+def hostile_paths_main() -> int:
+    """A tree an unpacker must be careful with; it holds no must-gather.tar.gz."""
+    out = must_gather_dir()
+    write_version(PRODUCT, VERSION)
+    odd = out / "odd-names"
+    odd.mkdir(exist_ok=True)
+    for name in _odd_names():
+        with open(os.path.join(os.fsencode(odd), os.fsencode(name)), "wb") as f:
+            f.write(b"odd name\n")
+    links = out / "links"
+    links.mkdir(exist_ok=True)
+    regular = links / "regular.txt"
+    regular.write_text("a regular file\n", encoding="utf-8")
+    _replace_link(links / "escape", "../../../../etc/passwd")
+    _replace_link(links / "shadow", "/etc/shadow")
+    _replace_link(links / "etc-dir", "/etc")
+    hard = links / "hardlink-to-regular.txt"
+    hard.unlink(missing_ok=True)
+    os.link(regular, hard)
+    fifo = links / "fifo"
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    loop = out / "loop"
+    loop.mkdir(exist_ok=True)
+    _replace_link(loop / "self", ".")
+    _replace_link(loop / "up", "..")
+    _replace_link(loop / "ping", "pong")
+    _replace_link(loop / "pong", "ping")
+    say("[hostile-paths] wrote odd names, escaping symlinks, a hardlink, a FIFO and a loop")
+    return 0
+
+
+def _replace_link(path: Path, target: str) -> None:
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    path.symlink_to(target)

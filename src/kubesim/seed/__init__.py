@@ -1,0 +1,44 @@
+"""The objects a new kubesim cluster starts with (docs/kubesim-images.md lists them).
+
+Pods here are objects only, marked ``kubesim.io/static: "true"``: the kubelet neither
+schedules nor runs them, and their logs come from ``kubesim.io/log.<container>`` (or
+``kubesim.io/log``) annotations, one ``<RFC3339Nano> <text>`` line each.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kubesim.kinds import Kind
+from kubesim.seed.core import (
+    PLAIN_NAMESPACES,
+    kube_system,
+    namespaces_with_accounts,
+    nodes,
+    user_workload,
+)
+from kubesim.seed.forklift import forklift_objects
+from kubesim.seed.objects import LOG_ANNOTATION, STATIC_ANNOTATION, Clock, log_annotation
+from kubesim.seed.openshift import OPENSHIFT_NAMESPACES, openshift_objects
+
+__all__ = ["LOG_ANNOTATION", "STATIC_ANNOTATION", "log_annotation", "seed_objects"]
+
+
+def seed_objects(
+    *, openshift: bool, now: datetime | None = None
+) -> list[tuple[Kind, dict[str, Any]]]:
+    """Objects in creation order: namespaces come before what they hold.
+
+    ``now`` anchors every timestamp (heartbeats, events, log lines); default: the present.
+    """
+    clock = Clock(now or datetime.now(UTC))
+    names = list(PLAIN_NAMESPACES) + (list(OPENSHIFT_NAMESPACES) if openshift else [])
+    found = namespaces_with_accounts(names)
+    found += nodes(clock)
+    found += kube_system(clock)
+    found += user_workload(clock)
+    if openshift:
+        found += openshift_objects(clock)
+        found += forklift_objects(clock)
+    return found

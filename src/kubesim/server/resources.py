@@ -1,0 +1,349 @@
+"""Handlers for stored resources: get, list, watch, create, update, patch, delete, status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from kubesim import kinds
+from kubesim.appkeys import KUBELET_KEY
+from kubesim.errors import BadRequest, Forbidden, Gone, MethodNotAllowed, NotFound
+from kubesim.kinds import Kind
+from kubesim.selectors import field_matcher, label_matcher
+from kubesim.server import mutation, protobuf, tables
+from kubesim.server.routing import RequestInfo
+from kubesim.server.state import INFO_KEY, STATE_KEY, ServerState
+
+log = logging.getLogger(__name__)
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def json_response(obj: Any, *, status: int = 200) -> web.Response:
+    return web.Response(body=dumps(obj), status=status, content_type="application/json")
+
+
+def not_served() -> NotFound:
+    return NotFound("the server could not find the requested resource")
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("the request body is empty")
+    if request.content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise BadRequest(f"the request body is not JSON: {e}") from e
+
+
+def namespace_of(info: RequestInfo, kind: Kind) -> str | None:
+    if kind.namespaced:
+        return info.namespace or None
+    if info.namespace:
+        raise not_served()
+    return None
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    """Every /api and /apis request about a stored kind lands here."""
+    state = request.app[STATE_KEY]
+    info = request[INFO_KEY]
+    kind = info.kind
+    if kind is None or not state.serves(kind) or kind.virtual:
+        raise not_served()
+    if info.subresource:
+        if info.subresource != "status" or "status" not in kind.subresources:
+            raise not_served()
+        return await _status(request, state, info, kind)
+    namespace = namespace_of(info, kind)
+    if info.verb == "get":
+        obj = state.store.get(kind, info.name, namespace=namespace)
+        return _maybe_table(request, kind, obj)
+    if info.verb == "list":
+        return _list(request, state, kind, namespace)
+    if info.verb == "watch":
+        return await watch(request, state, kind, namespace)
+    if info.verb == "create":
+        if kind.namespaced and not namespace:
+            raise MethodNotAllowed(
+                "the server does not allow this method on the requested resource"
+            )
+        return await _create(request, state, kind, namespace)
+    if info.verb == "update":
+        body = await read_json(request)
+        _check_identity(body, kind, info.name, namespace)
+        stored = state.store.get(kind, info.name, namespace=namespace)
+        _keep_status(kind, stored, body)
+        return json_response(state.store.replace(kind, body))
+    if info.verb == "patch":
+        stored = state.store.get(kind, info.name, namespace=namespace)
+        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        _check_identity(patched, kind, info.name, namespace)
+        _keep_status(kind, stored, patched)
+        return json_response(state.store.replace(kind, patched))
+    if info.verb == "delete":
+        grace = await _grace_period(request)
+        kubelet = request.app.get(KUBELET_KEY)
+        if kind == kinds.PODS and kubelet is not None and namespace is not None:
+            # The kubelet stops the containers first; the object goes when they are gone.
+            return json_response(
+                kubelet.delete_pod(namespace, info.name, grace_period_seconds=grace)
+            )
+        obj = state.store.delete(kind, info.name, namespace=namespace)
+        return json_response(obj)
+    if info.verb == "deletecollection":
+        return _delete_collection(request, state, kind, namespace)
+    raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def _keep_status(kind: Kind, stored: dict[str, Any], new: dict[str, Any]) -> None:
+    """Where a kind has a /status subresource, its status changes only through it."""
+    if "status" not in kind.subresources:
+        return
+    if "status" in stored:
+        new["status"] = stored["status"]
+    else:
+        new.pop("status", None)
+
+
+async def _grace_period(request: web.Request) -> float | None:
+    """gracePeriodSeconds from DeleteOptions (body or query). propagationPolicy is accepted
+    and has no effect: dependents are always collected."""
+    raw = await request.read()
+    value: Any = request.query.get("gracePeriodSeconds")
+    if raw.strip():
+        try:
+            options = json.loads(raw)
+        except ValueError:
+            options = None
+        if isinstance(options, dict) and options.get("gracePeriodSeconds") is not None:
+            value = options["gracePeriodSeconds"]
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError) as e:
+        raise BadRequest(f"gracePeriodSeconds {value!r} is not a number") from e
+
+
+def _check_identity(body: Any, kind: Kind, name: str, namespace: str | None) -> None:
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    meta = body.setdefault("metadata", {})
+    if meta.get("name", name) != name:
+        raise BadRequest(
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+            f"({name})"
+        )
+    meta["name"] = name
+    if kind.namespaced:
+        if meta.get("namespace", namespace) != namespace:
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the "
+                "request"
+            )
+        meta["namespace"] = namespace
+
+
+async def _create(
+    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
+) -> web.Response:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    if body.get("kind", kind.kind) != kind.kind:
+        raise BadRequest(f"the object kind {body.get('kind')!r} does not match {kind.kind!r}")
+    meta = body.setdefault("metadata", {})
+    if kind.namespaced:
+        if meta.get("namespace", namespace) != namespace:
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the "
+                "request"
+            )
+        meta["namespace"] = namespace
+    if kind == kinds.PODS:
+        body.pop("status", None)
+        mutation.default_pod(body)
+        _check_service_account(state, body)
+    if _dry_run(request):
+        return json_response(body, status=201)
+    created = state.store.create(kind, body)
+    return json_response(created, status=201)
+
+
+def _dry_run(request: web.Request) -> bool:
+    return bool(request.query.getall("dryRun", []))
+
+
+def _check_service_account(state: ServerState, pod: dict[str, Any]) -> None:
+    namespace = pod["metadata"]["namespace"]
+    account = pod["spec"]["serviceAccountName"]
+    try:
+        state.store.get(kinds.SERVICE_ACCOUNTS, account, namespace=namespace)
+    except NotFound as e:
+        if state.store.list(kinds.NAMESPACES, field_selector=f"metadata.name={namespace}"):
+            raise Forbidden(
+                f'pods "{pod["metadata"].get("name") or pod["metadata"].get("generateName", "")}" '
+                f"is forbidden: error looking up service account {namespace}/{account}: "
+                f'serviceaccount "{account}" not found',
+                kind="pods",
+            ) from e
+
+
+async def _status(
+    request: web.Request, state: ServerState, info: RequestInfo, kind: Kind
+) -> web.Response:
+    namespace = namespace_of(info, kind)
+    stored = state.store.get(kind, info.name, namespace=namespace)
+    if info.verb == "get":
+        return json_response(stored)
+    if info.verb == "update":
+        body = await read_json(request)
+        _check_identity(body, kind, info.name, namespace)
+        stored["status"] = body.get("status")
+        sent_rv = body["metadata"].get("resourceVersion")
+        if sent_rv:
+            stored["metadata"]["resourceVersion"] = sent_rv
+        else:
+            stored["metadata"].pop("resourceVersion", None)
+    elif info.verb == "patch":
+        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        stored["status"] = patched.get("status")
+    else:
+        raise MethodNotAllowed("the server does not allow this method on the requested resource")
+    return json_response(state.store.replace(kind, stored))
+
+
+def _selected(
+    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
+) -> list[dict[str, Any]]:
+    return state.store.list(
+        kind,
+        namespace=namespace,
+        label_selector=request.query.get("labelSelector"),
+        field_selector=request.query.get("fieldSelector"),
+    )
+
+
+def _list(
+    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
+) -> web.Response:
+    rv = state.store.resource_version
+    items = _selected(request, state, kind, namespace)
+    if tables.wants_table(request.headers.get("Accept", "")):
+        return json_response(tables.table(kind, items, resource_version=rv, request=request))
+    return json_response(
+        {
+            "kind": kind.list_kind,
+            "apiVersion": kind.api_version,
+            "metadata": {"resourceVersion": rv},
+            "items": items,
+        }
+    )
+
+
+def _maybe_table(request: web.Request, kind: Kind, obj: dict[str, Any]) -> web.Response:
+    if tables.wants_table(request.headers.get("Accept", "")):
+        rv = obj["metadata"].get("resourceVersion", "")
+        return json_response(tables.table(kind, [obj], resource_version=rv, request=request))
+    return json_response(obj)
+
+
+def _delete_collection(
+    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
+) -> web.Response:
+    deleted = []
+    for obj in _selected(request, state, kind, namespace):
+        meta = obj["metadata"]
+        try:
+            deleted.append(state.store.delete(kind, meta["name"], namespace=meta.get("namespace")))
+        except NotFound:
+            continue  # already collected through a cascade
+    return json_response(
+        {
+            "kind": kind.list_kind,
+            "apiVersion": kind.api_version,
+            "metadata": {"resourceVersion": state.store.resource_version},
+            "items": deleted,
+        }
+    )
+
+
+async def watch(
+    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
+) -> web.StreamResponse:
+    """Newline-delimited watch events until timeoutSeconds, a fault, shutdown or disconnect."""
+    query = request.query
+    by_labels = label_matcher(query.get("labelSelector"))
+    by_fields = field_matcher(query.get("fieldSelector"))
+    try:
+        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+    except ValueError as e:
+        raise BadRequest(f"invalid timeoutSeconds {query['timeoutSeconds']!r}") from e
+    since = query.get("resourceVersion") or None
+    as_table = tables.wants_table(request.headers.get("Accept", ""))
+    try:
+        w = state.store.watch(kind, namespace=namespace, since=since)
+    except Gone as e:
+        # kube-apiserver reports an expired resourceVersion inside the stream, as an ERROR
+        # event, which is what clients' retry logic looks for.
+        expired = web.StreamResponse(status=200)
+        expired.content_type = "application/json"
+        await expired.prepare(request)
+        await expired.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
+        await expired.write_eof()
+        return expired
+    initial: list[dict[str, Any]] = []
+    if since in (None, "0"):
+        # Without a resourceVersion a watch starts with the current state as ADDED events.
+        initial = state.store.list(kind, namespace=namespace)
+    limit = state.faults.watch_disconnect_after
+    state.watches.add(w)
+    response = web.StreamResponse(status=200)
+    response.content_type = "application/json"
+    response.enable_chunked_encoding()
+    try:
+        await response.prepare(request)
+        sent = 0
+
+        async def send(event_type: str, obj: dict[str, Any]) -> bool:
+            nonlocal sent
+            if not (by_labels(obj) and by_fields(obj)):
+                return True
+            body: Any = obj
+            if as_table:
+                rv = obj["metadata"].get("resourceVersion", "")
+                body = tables.table(kind, [obj], resource_version=rv, request=request)
+            await response.write(dumps({"type": event_type, "object": body}) + b"\n")
+            sent += 1
+            return limit is None or sent < limit
+
+        async with asyncio.timeout(timeout):
+            going = True
+            for obj in initial:
+                going = await send("ADDED", obj)
+                if not going:
+                    break
+            while going:
+                try:
+                    event_type, obj = await anext(w)
+                except StopAsyncIteration:
+                    break
+                going = await send(event_type, obj)
+    except TimeoutError:
+        pass
+    except (ConnectionResetError, ConnectionError):
+        log.debug("watch client went away")
+    finally:
+        w.close()
+        state.watches.discard(w)
+    return response
