@@ -77,8 +77,10 @@ async def spawn(
     """Starts a process in its own session; StartError when it cannot be executed."""
     pipe = asyncio.subprocess.PIPE
     devnull = asyncio.subprocess.DEVNULL
+    loop = asyncio.get_running_loop()
     try:
-        return await asyncio.create_subprocess_exec(
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ExitAwareProtocol(limit=PIPE_LIMIT, loop=loop),
             *argv,
             cwd=cwd,
             env=dict(env),
@@ -86,14 +88,55 @@ async def spawn(
             stdout=pipe if stdout else devnull,
             stderr=pipe if stderr else devnull,
             start_new_session=True,
-            limit=PIPE_LIMIT,
         )
+        return _Process(transport, protocol, loop)
     except FileNotFoundError as e:
         raise _not_found(argv, cwd) from e
     except PermissionError as e:
         raise StartError(f'exec: "{argv[0]}": permission denied: unknown') from e
     except OSError as e:
         raise StartError(f"exec: {e}: unknown") from e
+
+
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Knows when the process itself ended, whoever still holds its pipes.
+
+    On Python 3.11 ``Process.wait()`` called before the exit returns only once every
+    pipe is closed; a container ends when its main process does, even if a process it
+    left in the background still holds stdout.
+    """
+
+    def __init__(self, *, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
+class _Process(asyncio.subprocess.Process):
+    def __init__(
+        self,
+        transport: asyncio.SubprocessTransport,
+        protocol: _ExitAwareProtocol,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(transport, protocol, loop)
+        self._exit = protocol.exited
+
+    async def exited(self) -> int:
+        """The exit status, as soon as the process has ended."""
+        await self._exit.wait()
+        assert self.returncode is not None
+        return self.returncode
+
+
+async def exited(process: asyncio.subprocess.Process) -> int:
+    """The exit status of a process from ``spawn``, as soon as it ended."""
+    if isinstance(process, _Process):
+        return await process.exited()
+    return await process.wait()
 
 
 def _not_found(argv: Sequence[str], cwd: Path) -> StartError:
@@ -134,7 +177,7 @@ class ContainerRun:
     async def wait(self) -> int:
         """Waits for the main process; then, as a container does, kills what it left behind."""
         assert self.process is not None
-        returncode = await self.process.wait()
+        returncode = await exited(self.process)
         await signal_container(self.marker, signal.SIGKILL)
         results = await asyncio.gather(*self._pumps, return_exceptions=True)
         for result in results:
@@ -150,5 +193,5 @@ class ContainerRun:
             return
         await signal_container(self.marker, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.process.wait()), grace_seconds)
+            await asyncio.wait_for(exited(self.process), grace_seconds)
         await signal_container(self.marker, signal.SIGKILL)
