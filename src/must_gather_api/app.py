@@ -8,6 +8,7 @@ gatherings finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,25 +22,68 @@ from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
+from must_gather_api.errors import ConfigurationError
 from must_gather_api.executors.base import Executor
+from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.settings import AuthMode, Settings
 
 log = logging.getLogger(__name__)
 
 
-def _default_executor(settings: Settings) -> Executor:  # noqa: ARG001
-    return UnconfiguredExecutor("this service has no cluster executor configured")
+async def _cluster_access(settings: Settings) -> ClusterAccess | ConfigurationError:
+    try:
+        return await ClusterAccess.load(settings)
+    except ConfigurationError as e:
+        return e
 
 
-async def _default_authenticator(settings: Settings) -> Authenticator:
+def _default_executor(settings: Settings, access: ClusterAccess | ConfigurationError) -> Executor:
+    if isinstance(access, ConfigurationError):
+        # The service still serves what it has; new gatherings end at once, saying why.
+        log.warning("gatherings cannot run: %s", access.message)
+        return UnconfiguredExecutor(access.message)
+    return KubernetesExecutor(access, settings)
+
+
+def _default_authenticator(
+    settings: Settings, access: ClusterAccess | ConfigurationError
+) -> Authenticator:
     if settings.auth is AuthMode.NONE:
         return NoAuthentication()
-    return await KubernetesAuthenticator.create(settings)
+    if isinstance(access, ConfigurationError):
+        raise access  # never fail open: without a cluster no one can be let in
+    return KubernetesAuthenticator(access=access, settings=settings)
+
+
+async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
+    """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
+    active = {g.id for g in await store.list(status=Status.NEW)}
+    active |= {g.id for g in await store.list(status=Status.INPROGRESS)}
+    api = access.api_client()
+    try:
+        removed = await remove_stale_namespaces(api, active_ids=active)
+    finally:
+        await api.close()
+    if removed:
+        log.info("removed %d leftover objects of earlier gatherings", removed)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("%s failed", task.get_name(), exc_info=error)
 
 
 def create_app(
@@ -54,34 +98,50 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         layout = Layout(settings.data_dir)
         await asyncio.to_thread(layout.root.mkdir, parents=True, exist_ok=True)
-        store = await GatheringStore.open(settings.database_address())
-        metrics = Metrics()
-        runner = Runner(
-            store=store,
-            executor=executor or _default_executor(settings),
-            layout=layout,
-            options=RunnerOptions(
-                concurrency=settings.max_concurrent_gatherings,
-                timeout_margin=settings.gather_timeout_margin,
-                flush_interval=settings.output_flush_interval,
-                archive_filename=settings.archive_filename,
-                max_archive_bytes=settings.max_archive_bytes,
-            ),
-            on_finished=metrics.finished,
-        )
-        auth = authenticator or await _default_authenticator(settings)
-        cleaner = Cleaner(
-            store=store,
-            layout=layout,
-            max_age=settings.cleanup_max_age,
-            max_total_bytes=settings.archive_max_total_bytes,
-            is_busy=runner.is_busy,
-        )
-        try:
-            await runner.start()
-            cleaning = asyncio.create_task(
-                cleaner.run_forever(interval=settings.cleanup_interval), name="cleanup"
+        access: ClusterAccess | ConfigurationError = ConfigurationError("no cluster needed")
+        if executor is None or authenticator is None:
+            access = await _cluster_access(settings)
+        # Closed in reverse order: background tasks, runner, authenticator, store.
+        async with contextlib.AsyncExitStack() as resources:
+            store = await GatheringStore.open(settings.database_address())
+            resources.push_async_callback(store.close)
+            auth = authenticator or _default_authenticator(settings, access)
+            resources.push_async_callback(auth.close)
+            metrics = Metrics()
+            runner = Runner(
+                store=store,
+                executor=executor or _default_executor(settings, access),
+                layout=layout,
+                options=RunnerOptions(
+                    concurrency=settings.max_concurrent_gatherings,
+                    timeout_margin=settings.gather_timeout_margin,
+                    flush_interval=settings.output_flush_interval,
+                    archive_filename=settings.archive_filename,
+                    max_archive_bytes=settings.max_archive_bytes,
+                ),
+                on_finished=metrics.finished,
             )
+            await runner.start()
+            resources.push_async_callback(runner.stop, grace=settings.shutdown_grace_period)
+            cleaner = Cleaner(
+                store=store,
+                layout=layout,
+                max_age=settings.cleanup_max_age,
+                max_total_bytes=settings.archive_max_total_bytes,
+                is_busy=runner.is_busy,
+            )
+            background = [
+                asyncio.create_task(
+                    cleaner.run_forever(interval=settings.cleanup_interval), name="cleanup"
+                )
+            ]
+            if executor is None and isinstance(access, ClusterAccess):
+                background.append(
+                    asyncio.create_task(_tidy_cluster(store, access), name="tidy-cluster")
+                )
+            for task in background:
+                task.add_done_callback(_log_failure)
+            resources.push_async_callback(_cancel, background)
             app.state.services = Services(
                 settings=settings,
                 store=store,
@@ -91,15 +151,7 @@ def create_app(
                 authenticator=auth,
             )
             log.info("must-gather-api %s ready", __version__)
-            try:
-                yield
-            finally:
-                cleaning.cancel()
-                await asyncio.gather(cleaning, return_exceptions=True)
-                await runner.stop(grace=settings.shutdown_grace_period)
-        finally:
-            await auth.close()
-            await store.close()
+            yield
 
     app = FastAPI(
         title="must-gather-api",

@@ -1,0 +1,223 @@
+"""Copying a pod's data out: ``tar -C <source-dir> -c .`` in the ``copy`` container.
+
+The tar stream comes over the exec websocket (v5 or v4 channel frames, demultiplexed here)
+and goes to a file in the gathering's directory, never held in memory. A stream without
+tar's end-of-archive blocks was cut: the next attempt resumes where it stopped, as
+``kubectl cp --retries`` does, with ``tail -c +OFFSET`` over the same (finished, so
+unchanging) tree; if the resumed stream does not fit, the copy starts over once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import aiohttp
+
+from must_gather_api.executors.kubernetes.calls import ClusterCalls
+from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, CopyFailed, TooLarge
+from must_gather_api.executors.kubernetes.pods import COPY
+
+STDOUT, STDERR, STATUS = 1, 2, 3
+BLOCK = 512
+_FLUSH_BYTES = 1024 * 1024
+_STDERR_KEPT = 4096
+_MAX_FRUITLESS = 3
+
+
+class Completeness:
+    COMPLETE = "complete"
+    CUT = "cut"
+    CORRUPT = "corrupt"
+
+
+def _octal(field: bytes) -> int:
+    if field and field[0] & 0x80:  # GNU base-256 for large sizes
+        value = int.from_bytes(field[1:], "big")
+        return value
+    text = field.split(b"\0", 1)[0].strip(b" \0")
+    return int(text or b"0", 8)
+
+
+def _checksum_ok(header: bytes) -> bool:
+    try:
+        stored = _octal(header[148:156])
+    except ValueError:
+        return False
+    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+    return stored == unsigned
+
+
+def tar_state(path: Path) -> str:
+    """Blocking: whether the tar file ends with its end-of-archive blocks.
+
+    Walks the headers (skipping file data) rather than looking at the last bytes, because a
+    stream cut inside a file full of zeros would look finished.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        offset = 0
+        while offset + BLOCK <= size:
+            file.seek(offset)
+            header = file.read(BLOCK)
+            if header == b"\0" * BLOCK:
+                following = file.read(BLOCK)
+                if len(following) < BLOCK:
+                    return Completeness.CUT
+                return Completeness.COMPLETE if following == b"\0" * BLOCK else Completeness.CORRUPT
+            if not _checksum_ok(header):
+                return Completeness.CORRUPT
+            try:
+                data = _octal(header[124:136])
+            except ValueError:
+                return Completeness.CORRUPT
+            offset += BLOCK + (data + BLOCK - 1) // BLOCK * BLOCK
+        return Completeness.CUT
+
+
+@dataclass
+class _Attempt:
+    received: int = 0
+    status: dict[str, Any] | None = None
+    stderr: bytes = b""
+
+
+async def _stream(
+    calls: ClusterCalls,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    file: BinaryIO,
+    *,
+    limit: int | None,
+    already: int,
+) -> _Attempt:
+    attempt = _Attempt()
+    pending: list[bytes] = []
+    pending_size = 0
+    async with calls.exec_stream(
+        namespace, pod, container=COPY, command=command, what=f"copy the data of pod {pod}"
+    ) as socket:
+        async for message in socket:
+            if message.type != aiohttp.WSMsgType.BINARY or not message.data:
+                if message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    break
+                continue
+            channel, data = message.data[0], message.data[1:]
+            if channel == STDOUT and data:
+                attempt.received += len(data)
+                if limit is not None and already + attempt.received > limit:
+                    raise TooLarge(
+                        f"the data of pod {pod} is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
+                    )
+                pending.append(data)
+                pending_size += len(data)
+                if pending_size >= _FLUSH_BYTES:
+                    chunk = b"".join(pending)
+                    pending, pending_size = [], 0
+                    await asyncio.to_thread(file.write, chunk)
+            elif channel == STDERR:
+                attempt.stderr = (attempt.stderr + data)[-_STDERR_KEPT:]
+            elif channel == STATUS:
+                try:
+                    attempt.status = json.loads(data)
+                except ValueError:
+                    attempt.status = {
+                        "status": "Failure",
+                        "message": data.decode("utf-8", "replace"),
+                    }
+    if pending:
+        await asyncio.to_thread(file.write, b"".join(pending))
+    await asyncio.to_thread(file.flush)
+    return attempt
+
+
+def _command(source_dir: str, offset: int) -> list[str]:
+    tar = ["tar", "-C", source_dir, "-c", "."]
+    if offset == 0:
+        return tar
+    return ["sh", "-c", f"{shlex.join(tar)} | tail -c +{offset + 1}"]
+
+
+def _failure(attempt: _Attempt) -> str:
+    status = attempt.status or {}
+    message = str(status.get("message") or "the stream ended without a status")
+    stderr = attempt.stderr.decode("utf-8", "replace").strip()
+    return f"{message}{': ' + stderr if stderr else ''}"
+
+
+async def copy_tree(
+    calls: ClusterCalls,
+    namespace: str,
+    pod: str,
+    *,
+    source_dir: str,
+    destination: Path,
+    limit: int | None,
+    max_attempts: int = 1000,
+) -> int:
+    """Writes the pod's complete tar stream to ``destination``; returns the attempts it took.
+
+    CopyFailed when no complete stream could be had within the deadline.
+    """
+    fruitless, restarted, attempts = 0, False, 0
+    file = await asyncio.to_thread(destination.open, "wb")
+    try:
+        while attempts < max_attempts:
+            attempts += 1
+            offset = await asyncio.to_thread(file.tell)
+            try:
+                attempt = await _stream(
+                    calls,
+                    namespace,
+                    pod,
+                    _command(source_dir, offset),
+                    file,
+                    limit=limit,
+                    already=offset,
+                )
+            except ClusterCallFailed as e:
+                if e.status is not None and e.status < 500 and e.status != 429:
+                    raise CopyFailed(e.reason) from e
+                fruitless += 1
+                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                    raise CopyFailed(e.reason) from e
+                continue
+            except (aiohttp.ClientError, OSError) as e:
+                attempt = _Attempt()
+                fruitless += 1
+                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                    raise CopyFailed(f"the copy stream of pod {pod} failed: {e}") from e
+            state = await asyncio.to_thread(tar_state, destination)
+            if state == Completeness.COMPLETE:
+                return attempts
+            ok = (attempt.status or {}).get("status") == "Success"
+            if state == Completeness.CORRUPT or (offset > 0 and not ok and attempt.received == 0):
+                # The resumed stream does not continue the first (or tail is missing): restart.
+                if restarted:
+                    raise CopyFailed(
+                        f"the tar stream of pod {pod} is not valid: {_failure(attempt)}"
+                    )
+                restarted = True
+                await asyncio.to_thread(_truncate, file)
+                continue
+            if attempt.received == 0:
+                fruitless += 1
+                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                    raise CopyFailed(f"tar in pod {pod} sent nothing: {_failure(attempt)}")
+            else:
+                fruitless = 0
+            if calls.remaining() <= 0:
+                raise CopyFailed(f"the copy of pod {pod} was cut and time ran out")
+        raise CopyFailed(f"the copy of pod {pod} was cut {attempts} times; giving up")
+    finally:
+        await asyncio.to_thread(file.close)
+
+
+def _truncate(file: BinaryIO) -> None:
+    file.seek(0)
+    file.truncate()

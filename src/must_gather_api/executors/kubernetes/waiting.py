@@ -1,0 +1,171 @@
+"""Waiting for a gather pod: until gather starts, its log followed, until gather ends.
+
+All three phases share the gathering's deadline (oc gives each its own ``--timeout``, and
+none to the log stream: its open bug). An image that cannot be pulled fails the pod at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+
+from must_gather_api.executors.kubernetes.calls import ClusterCalls
+from must_gather_api.executors.kubernetes.console import Console
+from must_gather_api.executors.kubernetes.errors import (
+    ClusterCallFailed,
+    GatherFailed,
+    GatherTimedOut,
+    PodNotStarted,
+)
+from must_gather_api.executors.kubernetes.pods import GATHER, container_status
+
+PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+# How far back a reopened log stream starts: lines seen already are skipped by timestamp.
+_LOG_READ_LIMIT = 1024 * 1024
+
+
+async def _pod(calls: ClusterCalls, namespace: str, name: str) -> dict[str, Any]:
+    pod: dict[str, Any] = await calls.get(
+        f"/api/v1/namespaces/{namespace}/pods/{name}", what=f"read pod {name}"
+    )
+    return pod
+
+
+def _why_pending(pod: dict[str, Any]) -> str:
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
+            return (
+                f"it could not be scheduled: {condition.get('message') or condition.get('reason')}"
+            )
+    node = (pod.get("spec") or {}).get("nodeName")
+    waiting = (container_status(pod, GATHER).get("state") or {}).get("waiting") or {}
+    if waiting.get("reason"):
+        return f"gather is waiting on node {node}: {waiting['reason']} {waiting.get('message', '')}"
+    if node:
+        return f"it is bound to node {node}, which did not start it (is the node Ready?)"
+    return f"it is {status.get('phase') or 'Pending'}"
+
+
+async def wait_started(
+    calls: ClusterCalls, namespace: str, name: str, image: str, *, interval: float
+) -> dict[str, Any]:
+    """The pod once gather runs or ended; PodNotStarted when it cannot or time runs out."""
+    pod: dict[str, Any] = {}
+    while True:
+        try:
+            pod = await _pod(calls, namespace, name)
+        except ClusterCallFailed as e:
+            if e.status is None or e.status >= 500 or e.status in (401, 403):
+                raise
+            pod = {}
+        state = container_status(pod, GATHER).get("state") or {}
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in PULL_FAILURES:
+            detail = ": ".join(
+                part for part in (str(waiting["reason"]), str(waiting.get("message") or "")) if part
+            )
+            raise PodNotStarted(f"unable to pull image {image}: {detail}")
+        if "running" in state or "terminated" in state:
+            return pod
+        if time.monotonic() + interval >= calls.deadline:
+            raise PodNotStarted(
+                f"gather did not start for pod {name} before the timeout: {_why_pending(pod)}"
+            )
+        await asyncio.sleep(interval)
+
+
+def _terminated(pod: dict[str, Any]) -> dict[str, Any] | None:
+    state = container_status(pod, GATHER).get("state") or {}
+    terminated = state.get("terminated")
+    return dict(terminated) if terminated is not None else None
+
+
+async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Console) -> None:
+    """Prints gather's log as ``[pod] POD <ts> <line>`` until gather ends or time runs out.
+
+    A stream that ends while gather still runs (API servers cut long streams) is reopened
+    from the last timestamp seen; lines already printed are not printed again.
+    """
+    last_stamp = ""
+    printed_at_last: set[str] = set()
+    while True:
+        query: dict[str, str | int | bool | list[str]] = {
+            "container": GATHER,
+            "follow": True,
+            "timestamps": True,
+        }
+        if last_stamp:
+            query["sinceTime"] = last_stamp
+        remaining = calls.remaining()
+        if remaining <= 0:
+            raise GatherTimedOut("the timeout passed while gather was still running")
+        try:
+            async with asyncio.timeout(remaining):
+                async with calls.log_stream(
+                    namespace, name, query=query, what=f"follow the log of pod {name}"
+                ) as response:
+                    while raw := await response.content.readline():
+                        line = raw.decode("utf-8", "replace").rstrip("\n")
+                        stamp = line.split(" ", 1)[0]
+                        if last_stamp and stamp < last_stamp:
+                            continue
+                        if stamp == last_stamp and line in printed_at_last:
+                            continue
+                        if stamp != last_stamp:
+                            last_stamp, printed_at_last = stamp, set()
+                        printed_at_last.add(line)
+                        console.pod_line(name, line)
+        except TimeoutError:
+            raise GatherTimedOut("the timeout passed while gather was still running") from None
+        except (aiohttp.ClientError, ValueError) as e:
+            console.out(f"gather logs unavailable: {e}", source=name)
+            return
+        if _terminated(await _pod(calls, namespace, name)) is not None:
+            return
+
+
+async def wait_done(
+    calls: ClusterCalls, namespace: str, name: str, console: Console, *, interval: float
+) -> None:
+    """Returns once gather exited 0; GatherFailed for another code, GatherTimedOut at the end."""
+    console.out("waiting for gather to complete", source=name)
+    while True:
+        try:
+            pod = await _pod(calls, namespace, name)
+        except ClusterCallFailed as e:
+            if e.status == 404:
+                raise GatherFailed(
+                    f"pod {name} disappeared before gather ended", exit_code=-1
+                ) from e
+            raise
+        terminated = _terminated(pod)
+        if terminated is not None:
+            code = int(terminated.get("exitCode") or 0)
+            if code != 0:
+                detail = f"exit code: {code}, reason: {terminated.get('reason') or 'Error'}"
+                if terminated.get("message"):
+                    detail += f", message: {str(terminated['message']).strip()[-500:]}"
+                raise GatherFailed(
+                    f"{namespace}/{name} unexpectedly terminated: {detail}", exit_code=code
+                )
+            return
+        if time.monotonic() + interval >= calls.deadline:
+            raise GatherTimedOut("the timeout passed while gather was still running")
+        await asyncio.sleep(interval)
+
+
+async def keep_alive(calls: ClusterCalls, *, interval: float) -> None:
+    """``GET /version`` every ``interval`` s (oc PR #2288): a long log stream alone does not
+    count as activity for OAuth's inactivity timeout. Returns (with the error) only when the
+    credentials were refused: a revoked token ends the gathering even mid-stream."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await calls.keep_alive()
+        except ClusterCallFailed as e:
+            if e.status == 401:
+                raise

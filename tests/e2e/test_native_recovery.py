@@ -1,0 +1,91 @@
+"""Restarts: resuming a gathering an earlier process left running, tidying up what cannot be
+resumed, and removing namespaces of finished or unknown gatherings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from kubesim.cluster import Cluster
+from must_gather_api.executors.base import Job
+from must_gather_api.executors.kubernetes import remove_stale_namespaces
+from must_gather_api.executors.kubernetes.calls import ClusterCalls
+from must_gather_api.executors.kubernetes.console import Console
+from must_gather_api.executors.kubernetes.namespaces import create_temporary
+from must_gather_api.executors.kubernetes.pods import PodOptions, pod_body
+from support.native import ORIGIN, Lines, access_for, executor_for, image_dirs, job, leftovers
+
+pytestmark = pytest.mark.timeout(120)
+
+SLOW = "bash -c 'sleep 2 && /usr/bin/gather'"
+
+
+async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
+    """What a process that died mid-gathering leaves: our namespace with a running pod."""
+    access = await access_for(cluster, tmp_path)
+    calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 30)
+    try:
+        place = await create_temporary(calls, gathering.gathering_id, Console(Lines(), tmp_path))
+        options = PodOptions(gathering_id=gathering.gathering_id, command=gathering.command)
+        await calls.post(
+            f"/api/v1/namespaces/{place.name}/pods", pod_body(ORIGIN, "", options), what="create"
+        )
+    finally:
+        await calls.close()
+    return place.name
+
+
+@pytest.mark.asyncio
+async def test_service_credentials_resume_a_running_pod(kubesim: Cluster, tmp_path: Path) -> None:
+    gathering = job(tmp_path, command=SLOW)
+    await left_running(kubesim, tmp_path, gathering)
+    executor = await executor_for(kubesim, tmp_path)
+    output = Lines()
+    outcome = await executor.recover(gathering, output)
+    assert outcome is not None and outcome.succeeded, (outcome, output.text)
+    assert "attaching to pod" in output.text
+    [image_dir] = image_dirs(gathering.work_dir)
+    assert (image_dir / "version").is_file()
+    assert leftovers(kubesim) == []
+
+
+@pytest.mark.asyncio
+async def test_caller_credentials_cannot_resume_and_clean_up(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    gathering = job(tmp_path, command=SLOW)
+    await left_running(kubesim, tmp_path, gathering)
+    executor = await executor_for(kubesim, tmp_path, gather_credentials="caller")
+    outcome = await executor.recover(gathering, Lines())
+    assert outcome is not None
+    assert "cannot be resumed" in outcome.error_reason
+    assert leftovers(kubesim) == []
+
+
+@pytest.mark.asyncio
+async def test_nothing_to_resume_gives_none(kubesim: Cluster, tmp_path: Path) -> None:
+    executor = await executor_for(kubesim, tmp_path)
+    assert await executor.recover(job(tmp_path), Lines()) is None
+
+
+@pytest.mark.asyncio
+async def test_stale_namespaces_are_removed_and_active_ones_kept(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    finished, active = job(tmp_path), job(tmp_path)
+    stale_name = await left_running(kubesim, tmp_path, finished)
+    active_name = await left_running(kubesim, tmp_path, active)
+    access = await access_for(kubesim, tmp_path)
+    async with access.api_client() as api:
+        deleted = await remove_stale_namespaces(api, active_ids={active.gathering_id})
+    assert deleted == 1
+    remaining = leftovers(kubesim)
+    assert f"namespace/{active_name}" in remaining
+    assert f"namespace/{stale_name}" not in remaining
+    async with access.api_client() as api:
+        assert await remove_stale_namespaces(api, active_ids=set()) == 1
+    async with asyncio.timeout(10):
+        assert leftovers(kubesim) == []
