@@ -1,0 +1,107 @@
+"""`must-gather-api demo` as a new user meets it: the README's lines give a real archive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from support.service import free_port
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def quick_start_lines() -> list[str]:
+    """The shell lines of the README's demo quick start, continuation lines joined."""
+    section = README.read_text().split("## Quick start with the demo", 1)[1]
+    blocks = re.findall(r"```sh\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    lines: list[str] = []
+    for block in blocks:
+        lines += block.replace("\\\n", " ").splitlines()
+    return [line.split("  #", 1)[0].strip() for line in lines if line.strip()]
+
+
+async def shell(line: str, *, cwd: Path, port: int) -> str:
+    line = line.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        f"TOKEN=admin-token; {line}",
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, f"{line}: {err.decode()}"
+    return out.decode()
+
+
+async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with log.open("wb") as output:
+        demo = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "must_gather_api",
+            "demo",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+        try:
+            for _ in range(600):
+                if "Stop with Ctrl-C" in log.read_text():
+                    break
+                assert demo.returncode is None, log.read_text()
+                await asyncio.sleep(0.05)  # the demo's own process: its banner is the signal
+            banner = log.read_text()
+            assert f"http://127.0.0.1:{port}" in banner
+            assert "export KUBECONFIG=" in banner
+
+            lines = quick_start_lines()
+            posts = [line for line in lines if "-d '" in line]
+            assert len(posts) == 2
+            created = [json.loads(await shell(line, cwd=tmp_path, port=port)) for line in posts]
+            for gathering in created:
+                body = await wait_for_end(gathering["id"], cwd=tmp_path, port=port)
+                assert body["status"] == "completed", body
+            download = next(line for line in lines if "-OJ" in line)
+            await shell(download, cwd=tmp_path, port=port)
+            listing = next(line for line in lines if line.startswith("tar tzf"))
+            assert "must-gather/event-filter.html" in await shell(listing, cwd=tmp_path, port=port)
+            by_name = next(line for line in lines if "/must-gather/plan:" in line)
+            targeted = json.loads(await shell(by_name, cwd=tmp_path, port=port))
+            assert targeted["archive-name"] == "must-gather-plan_prod-cold-migration.tar.gz"
+            await shell(
+                download.replace("/must-gather/1/", "/must-gather/2/"), cwd=tmp_path, port=port
+            )
+            with tarfile.open(tmp_path / targeted["archive-name"]) as tar:
+                assert any("crs/plan/prod-cold-migration.yaml" in n for n in tar.getnames())
+        finally:
+            demo.send_signal(signal.SIGINT)
+            code = await asyncio.wait_for(demo.wait(), 60)
+    assert code == 0, log.read_text()
+
+
+async def wait_for_end(gathering_id: int, *, cwd: Path, port: int) -> dict[str, object]:
+    line = f'curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/must-gather/{gathering_id}'
+    for _ in range(600):
+        body: dict[str, object] = json.loads(await shell(line, cwd=cwd, port=port))
+        if body["status"] in ("completed", "error"):
+            return body
+        await asyncio.sleep(0.1)  # polling, as a user (and the UIs) do
+    raise AssertionError(f"gathering {gathering_id} never ended")
