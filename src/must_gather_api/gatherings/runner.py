@@ -248,9 +248,7 @@ class Runner:
 
     async def _recover(self) -> None:
         for gathering in await self._store.list(status=Status.INPROGRESS):
-            task = asyncio.create_task(
-                self._recover_one(gathering), name=f"recover-{gathering.id}"
-            )
+            task = asyncio.create_task(self._recover_one(gathering), name=f"recover-{gathering.id}")
             self._recoveries.add(task)
             task.add_done_callback(self._recoveries.discard)
         for gathering in await self._store.list(status=Status.NEW):
