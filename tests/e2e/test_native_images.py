@@ -166,3 +166,25 @@ async def test_a_run_namespace_gets_no_binding_and_loses_only_our_pods(
     assert "clusterrolebinding" not in output.text and "namespace/" not in output.text
     assert "deleted" in output.text
     assert await gone(kubesim) == []
+
+
+@pytest.mark.asyncio
+async def test_two_references_to_one_image_copy_into_separate_directories(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    # A tag and the bare name are one digest: their pods run at once and must not share a tree.
+    executor = await executor_for(kubesim, tmp_path)
+    gathering = job(
+        tmp_path,
+        images=(
+            "quay.io/openshift/origin-must-gather:latest",
+            "quay.io/openshift/origin-must-gather",
+        ),
+    )
+    output = Lines()
+    outcome = await executor.run(gathering, output)
+    assert outcome.succeeded, f"{outcome.error_reason}\n{output.text}"
+    names = sorted(path.name for path in image_dirs(gathering.work_dir))
+    assert len(names) == 2 and names[1] == f"{names[0]}-2"
+    assert all((gathering.work_dir / name / "version").is_file() for name in names)
+    assert await gone(kubesim) == []

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from must_gather_api.executors.kubernetes import copying, extracting, waiting
@@ -49,6 +49,7 @@ class Copying:
     source_dir: str
     deadline: float
     limit: int | None
+    claimed: set[Path] = field(default_factory=set)  # destinations taken by this gathering's pods
 
 
 class PodProcessor:
@@ -126,6 +127,19 @@ class PodProcessor:
         if failure is not None:
             raise failure
 
+    def _claim(self, destination: Path) -> Path:
+        """A directory no other pod of this gathering copies into.
+
+        Two image references can name one digest (a tag and an annotation, say); their
+        pods run at once, and two extractions into one tree would race.
+        """
+        candidate, number = destination, 1
+        while candidate in self.copying.claimed:
+            number += 1
+            candidate = destination.with_name(f"{destination.name}-{number}")
+        self.copying.claimed.add(candidate)
+        return candidate
+
     async def download(self, name: str, plan: PodPlan) -> None:
         calls = self.calls.bounded(self.copying.deadline)
         self.console.out("downloading gather output", source=name)
@@ -137,7 +151,7 @@ class PodProcessor:
         if plan.per_node:
             node = str((pod.get("spec") or {}).get("nodeName") or plan.node)
             destination = destination / (re.sub(r"[^A-Za-z0-9._-]+", "-", node) or "node")
-        destination = destination / folder
+        destination = self._claim(destination / folder)
         await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
         await self._gather_logs(calls, name, destination / "gather.logs")
         scratch = self.copying.scratch_dir / f"copy-{name}.tar"
