@@ -1,11 +1,14 @@
 # Everything a developer or CI runs goes through these targets; `make test` works on a
 # fresh machine with only Python 3.11 and make.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE   ?= quay.io/must-gather-api/must-gather-api:$(VERSION)
+ENGINE  ?= $(shell command -v podman || command -v docker)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean readme
+.PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean readme docs image
 
 help:
 	@echo "make test    lint, type checks and the whole test suite (creates .venv)"
@@ -14,6 +17,8 @@ help:
 	@echo "make lint    ruff, import-linter and mypy only"
 	@echo "make bench   benchmarks against their peers (not part of make test)"
 	@echo "make soak    long reliability runs (not part of make test)"
+	@echo "make image   the container image, with podman or docker"
+	@echo "make docs    regenerate the settings tables in README.md and docs/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,11 +56,17 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/pytest -m soak $(PYTEST_ARGS)
 
-readme: $(STAMP)
-	$(BIN)/python -c 'import re, pathlib; from must_gather_api.cli import settings_help as h; \
-	p = pathlib.Path("README.md"); t = p.read_text(); \
+# The settings tables in README.md and docs/configuration.md are generated; tests compare them.
+readme docs: $(STAMP)
+	for doc in README.md docs/configuration.md; do \
+	$(BIN)/python -c 'import re, sys, pathlib; from must_gather_api.cli import settings_help as h; \
+	p = pathlib.Path(sys.argv[1]); t = p.read_text(); \
 	p.write_text(re.sub(r"(<!-- settings-table:start[^>]*-->\n).*?(<!-- settings-table:end -->)", \
-	lambda m: m.group(1) + h.as_markdown() + "\n" + m.group(2), t, flags=re.S))'
+	lambda m: m.group(1) + h.as_markdown() + "\n" + m.group(2), t, flags=re.S))' $$doc; done
+
+image:
+	@test -n "$(ENGINE)" || { echo "make image: needs podman or docker" >&2; exit 1; }
+	$(ENGINE) build -f Containerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
