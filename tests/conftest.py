@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import anyio._core._fileio  # noqa: F401  (see below)
 import pytest
 import pytest_asyncio
+
+# anyio is a pytest plugin, so pytest rewrites its modules; on Python 3.11.7 the lazy import
+# of its file module in the middle of a request (FileResponse) can fail with "AST
+# constructor recursion depth mismatch". Importing it up front avoids that.
 
 pytest_plugins = ["kubesim.pytest_plugin", "support.postgres"]
 

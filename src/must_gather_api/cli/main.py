@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from must_gather_api.cli import serving, settings_help
+from must_gather_api.cli import client_commands, serving, settings_help
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import AuthMode, load_settings
 
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(client_commands.app)
 
 
 class Server(StrEnum):

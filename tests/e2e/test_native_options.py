@@ -1,0 +1,95 @@
+"""The native executor's options that shape the pod: since, since-time, host-network,
+volume-percentage, keep, and all-images. `keep` leaves the pod to be read afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubesim import kinds
+from kubesim.cluster import Cluster
+from support.native import GATHERING_LABEL, Lines, executor_for, gone, job, leftovers
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
+
+
+def kept_pods(cluster: Cluster) -> list[dict[str, Any]]:
+    return [
+        pod
+        for pod in cluster.store.list(kinds.PODS)
+        if GATHERING_LABEL in (pod["metadata"].get("labels") or {})
+    ]
+
+
+def container(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in pod["spec"]["containers"] if c["name"] == name)
+
+
+async def test_pod_options_reach_the_pod_and_keep_keeps_it(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    executor = await executor_for(kubesim, tmp_path)
+    gathering = job(
+        tmp_path,
+        options={
+            "since": "2h",
+            "host_network": True,
+            "volume_percentage": 45,
+            "keep": True,
+        },
+    )
+    output = Lines()
+    outcome = await executor.run(gathering, output)
+    assert outcome.succeeded, f"{outcome.error_reason}\n{output.text}"
+    assert "keeping namespace/" in output.text
+    [pod] = kept_pods(kubesim)
+    gather = container(pod, "gather")
+    env = {item["name"]: item.get("value") for item in gather.get("env", [])}
+    assert env["MUST_GATHER_SINCE"] == "2h0m0s"
+    assert "MUST_GATHER_SINCE_TIME" not in env
+    assert pod["spec"]["hostNetwork"] is True
+    assert "CAP_NET_RAW" in gather["securityContext"]["capabilities"]["add"]
+    assert 'usage_percentage_limit="45"' in gather["command"][-1]
+    assert leftovers(kubesim), "keep must leave the namespace in place"
+    # The operator removes what was kept by deleting the namespace.
+    namespace = pod["metadata"]["namespace"]
+    kubesim.store.delete(kinds.NAMESPACES, namespace)
+    assert await gone(kubesim) == []
+
+
+async def test_since_time_is_passed_as_given(kubesim: Cluster, tmp_path: Path) -> None:
+    executor = await executor_for(kubesim, tmp_path)
+    gathering = job(tmp_path, options={"since_time": "2026-01-02T03:04:05Z", "keep": True})
+    outcome = await executor.run(gathering, Lines())
+    assert outcome.succeeded
+    [pod] = kept_pods(kubesim)
+    env = {item["name"]: item.get("value") for item in container(pod, "gather").get("env", [])}
+    assert env["MUST_GATHER_SINCE_TIME"] == "2026-01-02T03:04:05Z"
+    assert "MUST_GATHER_SINCE" not in env
+    assert pod["spec"].get("hostNetwork", False) is False
+    kubesim.store.delete(kinds.NAMESPACES, pod["metadata"]["namespace"])
+    assert await gone(kubesim) == []
+
+
+async def test_all_images_adds_every_annotated_image(kubesim: Cluster, tmp_path: Path) -> None:
+    annotated = sorted(
+        {
+            obj["metadata"]["annotations"]["operators.openshift.io/must-gather-image"]
+            for kind in (kinds.CLUSTER_SERVICE_VERSIONS, kinds.CLUSTER_OPERATORS)
+            for obj in kubesim.store.list(kind)
+            if "operators.openshift.io/must-gather-image"
+            in (obj["metadata"].get("annotations") or {})
+        }
+    )
+    assert annotated, "the seed should annotate some operators"
+    executor = await executor_for(kubesim, tmp_path)
+    gathering = job(tmp_path, images=(), options={"all_images": True})
+    output = Lines()
+    outcome = await executor.run(gathering, output)
+    assert outcome.succeeded, f"{outcome.error_reason}\n{output.text}"
+    using = next(line for line in output.lines if "Using must-gather plug-in image" in line)
+    for image in annotated:
+        assert image in using
+    assert await gone(kubesim) == []
