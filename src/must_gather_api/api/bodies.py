@@ -58,7 +58,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"the body is not valid UTF-8 (byte {e.start})") from e
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
+    # ValueError too: an integer longer than Python's 4300-digit limit is not a JSONDecodeError.
+    except (ValueError, RecursionError) as e:
         where = (
             f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
         )

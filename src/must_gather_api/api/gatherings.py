@@ -94,7 +94,8 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
     return JSONResponse(render(gathering, exec_output=""), status_code=201)
 
 
-@router.get("", responses={200: {"model": list[GatheringView]}}, summary="List gatherings")
+# 400, not FastAPI's 422: problems.py answers every validation failure with a 400 problem.
+@router.get("", responses={200: {"model": list[GatheringView]}, 400: {}}, summary="List gatherings")
 async def list_all(
     caller: CallerDep,
     services: ServicesDep,
@@ -103,7 +104,8 @@ async def list_all(
         str | None, Query(alias="custom-name", description="Only gatherings with this name.")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=10000, description="At most this many.")] = None,
-    offset: Annotated[int, Query(ge=0, description="Skip this many first.")] = 0,
+    # Bounded by the databases' 64-bit integers: a larger offset made the query fail (500).
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="Skip this many first.")] = 0,
 ) -> JSONResponse:
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
@@ -158,7 +160,7 @@ def _why_no_archive(gathering: Gathering) -> str:
 @router.get(
     "/{reference}/logs",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}}}, 404: {}},
+    responses={200: {"content": {"text/plain": {}}}, 400: {}, 404: {}},
     summary="The whole output of a gathering",
 )
 async def logs(

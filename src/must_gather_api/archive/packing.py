@@ -104,6 +104,9 @@ def pack(
                 ) as gz,
                 tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
             ):
+                # tarfile copies in 16 KiB pieces by default; 1 MiB pieces let isal compress
+                # (without the GIL) long enough that the event loop is not starved.
+                tar.copybufsize = _CHUNK  # type: ignore[attr-defined]  # missing from typeshed
                 for path, info in _entries(tree, top):
                     if info.isreg():
                         with path.open("rb") as content:

@@ -69,7 +69,9 @@ class Runner:
         self._layout = layout
         self._options = options
         self._on_finished = on_finished
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        # By id, not by arrival: concurrent POSTs reach ``submit`` in whatever order their
+        # commits return, and FIFO means the order the records were created in.
+        self._queue: asyncio.PriorityQueue[int] = asyncio.PriorityQueue()
         self._queued: dict[int, Credentials | None] = {}
         self._running: dict[int, _Running] = {}
         self._workers: list[asyncio.Task[None]] = []

@@ -1,0 +1,69 @@
+"""A one-hour soak (``make soak``): gatherings created, polled, downloaded and deleted without
+pause; open file descriptors, memory (RSS) and asyncio tasks sampled each minute must not
+grow from the second quarter of the run to the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from support.executors import FakeExecutor
+from support.service import make_settings, served_app
+
+SOAK_SECONDS = float(os.environ.get("MGA_SOAK_SECONDS", "3600"))
+SAMPLE_EVERY = 60.0
+
+
+def sample() -> tuple[int, int, int]:
+    fds = len(os.listdir("/proc/self/fd"))
+    with open("/proc/self/statm") as statm:
+        rss_pages = int(statm.read().split()[1])
+    return fds, rss_pages * resource.getpagesize(), len(asyncio.all_tasks())
+
+
+@pytest.mark.soak
+@pytest.mark.asyncio
+@pytest.mark.timeout(int(SOAK_SECONDS) + 300)
+async def test_an_hour_of_traffic_leaks_nothing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_concurrent_gatherings=4)
+    samples: list[tuple[int, int, int]] = []
+    requests = 0
+    async with (
+        served_app(settings, executor=FakeExecutor()) as url,
+        httpx2.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        started = time.monotonic()
+        next_sample = started
+        while time.monotonic() - started < SOAK_SECONDS:
+            if time.monotonic() >= next_sample:
+                samples.append(sample())
+                print(f"sample {len(samples)}: fds, rss, tasks = {samples[-1]}", flush=True)  # noqa: T201 - the figures the report quotes
+                next_sample += SAMPLE_EVERY
+            created = await client.post("/must-gather", json={"image": "fake/ok"})
+            assert created.status_code == 201
+            gathering_id = created.json()["id"]
+            while (await client.get(f"/must-gather/{gathering_id}")).json()["status"] == "new":
+                await asyncio.sleep(0.01)  # polling, as a client does
+            for _ in range(100):
+                record = (await client.get(f"/must-gather/{gathering_id}")).json()
+                if record["status"] in ("completed", "error"):
+                    break
+                await asyncio.sleep(0.01)
+            assert (await client.get(f"/must-gather/{gathering_id}/data")).status_code == 200
+            assert (await client.get(f"/must-gather/{gathering_id}/logs")).status_code == 200
+            assert (await client.delete(f"/must-gather/{gathering_id}")).status_code == 204
+            requests += 6
+    print(f"{requests} requests; samples: {samples}")  # noqa: T201 - the figures the report quotes
+    assert len(samples) >= 4
+    quarter = len(samples) // 4
+    settled, end = samples[quarter], samples[-1]
+    assert end[0] <= settled[0] + 5, f"file descriptors grew: {settled[0]} -> {end[0]}"
+    assert end[1] <= settled[1] * 1.25 + 16 * 2**20, f"memory grew: {settled[1]} -> {end[1]}"
+    assert end[2] <= settled[2] + 2, f"asyncio tasks grew: {settled[2]} -> {end[2]}"
