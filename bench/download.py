@@ -1,0 +1,211 @@
+"""1. Download: a 2 GiB archive from ``GET /must-gather/{id}/data`` (granian) against nginx
+serving the same file with sendfile, with the same client (curl), alternating runs.
+
+Also: the service's peak RSS after a 256 MiB and after a 2 GiB download (flat is the goal),
+and a Range request that resumes the download, checked byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import records, serving
+from bench.reporting import MIB, ratio, summary
+
+CURL = "/usr/bin/curl"
+NGINX = "/usr/sbin/nginx"
+NGINX_CONFIG = """
+daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    default_type application/octet-stream;
+    client_body_temp_path {dir}/tmp;
+    proxy_temp_path {dir}/tmp;
+    fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+    }}
+}}
+"""
+
+
+async def ensure_nginx() -> str | None:
+    """Installs Debian's nginx when missing and possible; why not, otherwise."""
+    if shutil.which(NGINX):
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "nginx is not installed and cannot be (apt-get as root is needed)"
+    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for args in (["update", "-q"], ["install", "-y", "-q", "nginx-light"]):
+        process = await asyncio.create_subprocess_exec(
+            "apt-get", *args, env=environ, stdout=asyncio.subprocess.DEVNULL
+        )
+        async with asyncio.timeout(600):
+            await process.wait()
+    return None if shutil.which(NGINX) else "apt-get could not install nginx"
+
+
+async def start_nginx(directory: Path, file: Path) -> tuple[asyncio.subprocess.Process, str]:
+    (directory / "www").mkdir(parents=True)
+    (directory / "tmp").mkdir()
+    os.link(file, directory / "www" / "archive")  # the same inode: the same page cache
+    port = serving.free_port()
+    config = directory / "nginx.conf"
+    config.write_text(NGINX_CONFIG.format(dir=directory, port=port))
+    process = await asyncio.create_subprocess_exec(
+        NGINX, "-c", str(config), "-e", str(directory / "error.log")
+    )
+    url = f"http://127.0.0.1:{port}/archive"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(500):
+            try:
+                async with session.head(url) as response:
+                    if response.status == 200:
+                        return process, url
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.01)
+    process.terminate()
+    raise RuntimeError("nginx did not start")
+
+
+async def curl(url: str) -> tuple[int, float]:
+    """Bytes and seconds of one download to /dev/null."""
+    process = await asyncio.create_subprocess_exec(
+        *(CURL, "-s", "-f", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", url),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(300):
+        out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"curl {url} failed with {process.returncode}")
+    size, seconds = out.decode().split()
+    return int(size), float(seconds)
+
+
+def _sha_from(path: Path, offset: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        file.seek(offset)
+        while chunk := file.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def resumes(url: str, path: Path, offset: int) -> dict[str, Any]:
+    """A ``Range: bytes=offset-`` request: status, Content-Range, and the bytes checked."""
+    digest = hashlib.sha256()
+    received = 0
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(url, headers={"Range": f"bytes={offset}-"}) as response,
+    ):
+        async for chunk in response.content.iter_chunked(MIB):
+            digest.update(chunk)
+            received += len(chunk)
+        status, content_range = response.status, response.headers.get("content-range", "")
+    size = (await asyncio.to_thread(path.stat)).st_size
+    expected = await asyncio.to_thread(_sha_from, path, offset)
+    return {
+        "offset": offset,
+        "status": status,
+        "content_range": content_range,
+        "received_bytes": received,
+        "correct": status == 206
+        and received == size - offset
+        and content_range == f"bytes {offset}-{size - 1}/{size}"
+        and digest.hexdigest() == expected,
+    }
+
+
+async def run(work: Path, *, quick: bool) -> dict[str, Any]:
+    large = (512 if quick else 2048) * MIB
+    small = 256 * MIB
+    runs = 3 if quick else 5
+    state = work / "download"
+    small_id = await records.archived(state, small)
+    large_id = await records.archived(state, large)
+    archive = state / "data" / "gatherings" / str(large_id) / "archive"
+    why_no_nginx = await ensure_nginx()
+    result: dict[str, Any] = {"sizes": {"large_bytes": large, "small_bytes": small}, "runs": runs}
+    async with serving.running(state) as service:
+        base = f"{service.url}/must-gather"
+        idle_rss = service.peak_rss_bytes()
+        service.reset_peak()
+        await curl(f"{base}/{small_id}/data")
+        small_rss = service.peak_rss_bytes()
+        service.reset_peak()
+        await curl(f"{base}/{large_id}/data")
+        large_rss = service.peak_rss_bytes()
+        result["peak_rss_bytes"] = {
+            "after_start": idle_rss,
+            "download_256MiB": small_rss,
+            f"download_{large // MIB}MiB": large_rss,
+            "growth_ratio": ratio(large_rss, small_rss),
+        }
+        small_archive = state / "data" / "gatherings" / str(small_id) / "archive"
+        result["range"] = [
+            await resumes(f"{base}/{small_id}/data", small_archive, small // 3 + 7),
+            await resumes(f"{base}/{large_id}/data", archive, large - 100 * MIB + 12345),
+        ]
+        nginx: tuple[asyncio.subprocess.Process, str] | None = None
+        if why_no_nginx is None:
+            nginx = await start_nginx(work / "nginx", archive)
+        try:
+            ours: list[float] = []
+            peer: list[float] = []
+            for _ in range(runs):
+                size, seconds = await curl(f"{base}/{large_id}/data")
+                ours.append(size / seconds / 1e6)
+                if nginx is not None:
+                    size, seconds = await curl(nginx[1])
+                    peer.append(size / seconds / 1e6)
+        finally:
+            if nginx is not None:
+                nginx[0].terminate()
+                await nginx[0].wait()
+    result["service_mb_per_s"] = summary(ours, digits=1)
+    result["nginx_mb_per_s"] = summary(peer, digits=1) if peer else {"skipped": why_no_nginx}
+    result["ratio"] = ratio(
+        result["service_mb_per_s"]["median"], summary(peer)["median"] if peer else None
+    )
+    result["goal"] = "ratio >= 0.8; peak RSS flat; Range resumes"
+    result["met"] = bool(
+        result["ratio"] is not None
+        and result["ratio"] >= 0.8
+        and all(r["correct"] for r in result["range"])
+        and large_rss <= small_rss * 1.1 + 8 * MIB
+    )
+    return result
+
+
+def row(result: dict[str, Any]) -> list[str]:
+    rss = result["peak_rss_bytes"]
+    large_mib = result["sizes"]["large_bytes"] // MIB
+    return [
+        "download",
+        f"{result['service_mb_per_s']['median']} MB/s",
+        f"{result['nginx_mb_per_s'].get('median', 'skipped')} MB/s (nginx)",
+        str(result["ratio"]),
+        f"peak RSS {rss['download_256MiB'] // MIB} / {rss[f'download_{large_mib}MiB'] // MIB} MiB",
+        "yes" if result["met"] else "no",
+    ]

@@ -1,0 +1,116 @@
+"""3. Polling: ``GET /must-gather/{id}`` and ``GET /must-gather`` over 10,000 records, each
+with 256 KiB of output, under concurrent load (wrk), authenticated (TokenReview and
+SubjectAccessReview against kubesim, decision cache on) against the same service with
+AUTH=none, alternating runs; and the list with 1 KiB against 256 KiB outputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from bench import gathering, loads, records, serving
+from bench.reporting import ratio, summary
+from kubesim.auth import ADMIN_TOKEN
+
+RECORDS = 10_000
+LARGE_OUTPUT = 256 * 1024
+SMALL_OUTPUT = 1024
+# name, path, connections, which two services
+PAIRS = [
+    ("get_one", "/must-gather/5000", 16, ("auth", "none")),
+    ("list_limit_100", "/must-gather?limit=100", 16, ("auth", "none")),
+    # A full list is ~16 MB of JSON: two at a time, or wrk's run ends before any answer.
+    ("list_all", "/must-gather", 2, ("auth", "none")),
+    ("list_all_output_256KiB_vs_1KiB", "/must-gather", 2, ("none", "none_1KiB")),
+    ("list_limit_100_output_256KiB_vs_1KiB", "/must-gather?limit=100", 16, ("none", "none_1KiB")),
+]
+
+
+def _pick(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "rps": summary([r["rps"] for r in runs], digits=1),
+        "p50_ms": summary([r.get("p50_ms", 0.0) for r in runs], digits=2),
+        "p99_ms": summary([r.get("p99_ms", 0.0) for r in runs], digits=2),
+        "requests": sum(r["requests"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+    }
+
+
+async def run(work: Path, *, quick: bool) -> dict[str, Any]:
+    why_not = await loads.ensure_wrk()
+    if why_not is not None:
+        return {"skipped": why_not, "met": False}
+    runs, seconds = (1, 6.0) if quick else (3, 8.0)
+    large, small = work / "polling-256KiB", work / "polling-1KiB"
+    await records.many(large, RECORDS, output_bytes=LARGE_OUTPUT)
+    await records.many(small, RECORDS, output_bytes=SMALL_OUTPUT)
+    # The authenticated service gets its own copy of the database, so the two never share
+    # SQLite's write lock; the data directory is the same.
+    authed = work / "polling-auth"
+    authed.mkdir()
+    shutil.copy(large / "gatherings.db", authed / "gatherings.db")
+    (authed / "data").symlink_to(large / "data")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    result: dict[str, Any] = {
+        "sizes": {"records": RECORDS, "output_bytes": [LARGE_OUTPUT, SMALL_OUTPUT]},
+        "runs": runs,
+        "seconds_per_run": seconds,
+        "pairs": {},
+    }
+    async with gathering.simulated(work) as (_, kubeconfig):
+        cluster_settings = {"USE_KUBECONFIG": "true", "KUBECONFIG": str(kubeconfig)}
+        async with (
+            serving.running(authed, AUTH="kubernetes", **cluster_settings) as auth,
+            serving.running(large) as none,
+            serving.running(small) as none_small,
+        ):
+            services = {"auth": auth, "none": none, "none_1KiB": none_small}
+            for name, path, connections, (first, second) in PAIRS:
+                measured: dict[str, list[dict[str, Any]]] = {first: [], second: []}
+                for _ in range(runs):
+                    for which in (first, second):
+                        measured[which].append(
+                            await loads.wrk(
+                                services[which].url + path,
+                                connections=connections,
+                                seconds=seconds,
+                                headers=headers,
+                            )
+                        )
+                a, b = _pick(measured[first]), _pick(measured[second])
+                result["pairs"][name] = {
+                    "path": path,
+                    "connections": connections,
+                    first: a,
+                    second: b,
+                    "rps_ratio": ratio(a["rps"]["median"], b["rps"]["median"]),
+                    "p50_ratio": ratio(a["p50_ms"]["median"], b["p50_ms"]["median"]),
+                }
+            result["peak_rss_bytes"] = {k: s.peak_rss_bytes() for k, s in services.items()}
+    pairs = result["pairs"]
+    auth_ok = all(
+        (pairs[n]["rps_ratio"] or 0) >= 0.9 for n in ("get_one", "list_limit_100", "list_all")
+    )
+    flat = (pairs["list_all_output_256KiB_vs_1KiB"]["p50_ratio"] or 99) <= 1.2
+    errors = sum(p[k]["errors"] for p in pairs.values() for k in p if isinstance(p[k], dict))
+    result["goal"] = "authenticated rps >= 0.9 of AUTH=none; list p50 256 KiB vs 1 KiB <= 1.2"
+    result["met"] = bool(auth_ok and flat and errors == 0)
+    return result
+
+
+def row(result: dict[str, Any]) -> list[str]:
+    if "skipped" in result:
+        return ["polling", "skipped", result["skipped"], "", "", "no"]
+    pairs = result["pairs"]
+    one, listed = pairs["get_one"], pairs["list_all"]
+    flat = pairs["list_all_output_256KiB_vs_1KiB"]
+    return [
+        "polling (auth vs none)",
+        f"get {one['auth']['rps']['median']} rps, list {listed['auth']['rps']['median']} rps",
+        f"get {one['none']['rps']['median']} rps, list {listed['none']['rps']['median']} rps",
+        f"{one['rps_ratio']} / {listed['rps_ratio']}",
+        f"list p50 256K/1K x{flat['p50_ratio']}",
+        "yes" if result["met"] else "no",
+    ]

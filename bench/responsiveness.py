@@ -1,0 +1,89 @@
+"""4. Responsiveness: p99 of ``GET /must-gather/{id}`` while 4 gatherings of 1 GiB each are
+copied, extracted and packed, against the idle p99 of the same service.
+
+The latencies come from a sampler in its own process (one request at a time, 10 ms apart);
+the busy window runs from the first gather container's end to the last archive ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from bench import gathering, loads, records, serving
+from bench.reporting import GIB, MIB, percentile, ratio
+
+GATHERINGS = 4
+IDLE_SECONDS = 8.0
+
+
+def _latency(values: list[float]) -> dict[str, Any]:
+    return {
+        "samples": len(values),
+        "p50_ms": round(percentile(values, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2) if values else None,
+    }
+
+
+async def run(work: Path, *, quick: bool) -> dict[str, Any]:
+    size = 256 * MIB if quick else GIB
+    state = work / "responsiveness"
+    polled = await records.archived(state, MIB)
+    async with gathering.simulated(work) as (cluster, kubeconfig):
+        settings = gathering.service_settings(kubeconfig)
+        async with (
+            serving.running(state, **settings) as service,
+            gathering.watching(cluster) as ends,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+        ):
+            address = urlsplit(service.url)
+            assert address.hostname is not None and address.port is not None
+            sampler = loads.Sampler(address.hostname, address.port, f"/must-gather/{polled}")
+            async with sampler:
+                idle_start = time.monotonic()
+                await asyncio.sleep(IDLE_SECONDS)  # the idle baseline is a span of time
+                idle_end = time.monotonic()
+                ids = [await gathering.submit(session, service, size) for _ in range(GATHERINGS)]
+                finished = await asyncio.gather(
+                    *(gathering.follow(session, service, i, within=1800) for i in ids)
+                )
+            first_end = min(ends.ended[i] for i in ids)
+            last_ready = max(f["times"]["record_finished"] for f in finished)
+            idle = sampler.between(idle_start, idle_end)
+            busy = sampler.between(first_end, last_ready)
+            peak = service.peak_rss_bytes()
+    failed = [f["record"]["id"] for f in finished if f["record"]["status"] != "completed"]
+    result: dict[str, Any] = {
+        "sizes": {"gatherings": GATHERINGS, "payload_bytes_each": size},
+        "runs": 1,
+        "idle": _latency(idle),
+        "busy": _latency(busy),
+        "busy_window_seconds": round(last_ready - first_end, 3),
+        "failed_gatherings": failed,
+        "service_peak_rss_bytes": peak,
+        "goal": "busy p99 <= 2 x idle p99",
+    }
+    result["ratio"] = ratio(result["busy"]["p99_ms"], result["idle"]["p99_ms"])
+    result["met"] = bool(result["ratio"] is not None and result["ratio"] <= 2 and not failed)
+    return result
+
+
+def row(result: dict[str, Any]) -> list[str]:
+    return [
+        "responsiveness (p99)",
+        f"{result['busy']['p99_ms']} ms busy",
+        f"{result['idle']['p99_ms']} ms idle",
+        str(result["ratio"]),
+        f"{result['sizes']['gatherings']} x {result['sizes']['payload_bytes_each'] // MIB} MiB, "
+        f"{result['busy_window_seconds']} s",
+        "yes" if result["met"] else "no",
+    ]
+
+
+__all__ = ["GIB", "row", "run"]
