@@ -120,7 +120,8 @@ class Settings(BaseSettings):
         description="Keep all archives under this total (bytes, or 10Gi); oldest go first.",
     )
     max_archive_bytes: ByteQuantity = Field(
-        None, description="Largest archive one gathering may produce (bytes, or 5Gi); 0: no limit."
+        "20Gi",  # type: ignore[assignment]  # parsed like the environment's value
+        description="Largest archive (and copy) one gathering may produce; 0: no limit.",
     )
 
     # -- runner --------------------------------------------------------------------
