@@ -95,7 +95,7 @@ def leftovers(cluster: Cluster) -> list[str]:
         ):
             found.append(f"namespace/{meta['name']}")
     for binding in cluster.store.list(kinds.CLUSTER_ROLE_BINDINGS):
-        if binding["metadata"]["name"].startswith("must-gather-"):
+        if GATHERING_LABEL in (binding["metadata"].get("labels") or {}):
             found.append(f"clusterrolebinding/{binding['metadata']['name']}")
     for pod in cluster.store.list(kinds.PODS):
         if GATHERING_LABEL in (pod["metadata"].get("labels") or {}):
