@@ -15,6 +15,9 @@ NEVER_ENDS = "kubesim.local/must-gather-never-ends"
 LARGE_OUTPUT = "kubesim.local/must-gather-large-output"
 HOSTILE_PATHS = "kubesim.local/must-gather-hostile-paths"
 UNPULLABLE = "kubesim.local/must-gather-unpullable"
+MANY_FILES = "kubesim.local/must-gather-many-files"
+SPARSE_FILE = "kubesim.local/must-gather-sparse-file"
+GZIP_BOMB = "kubesim.local/must-gather-gzip-bomb"
 
 _GATHER = ("/usr/bin/gather",)
 _OPENSHIFT_TAGS = frozenset({"latest", "4.18", "4.18.0", "v4.18", "v4.18.0"})
@@ -71,6 +74,24 @@ BUILTIN_IMAGES: tuple[CatalogueEntry, ...] = (
         root="hostile-paths",
         entrypoint=_GATHER,
         description="odd names, escaping and absolute symlinks, a hardlink, a FIFO, a loop",
+    ),
+    CatalogueEntry(
+        names=(MANY_FILES,),
+        root="many-files",
+        entrypoint=_GATHER,
+        description="writes FILE_COUNT (default 1,000,000) tiny files",
+    ),
+    CatalogueEntry(
+        names=(SPARSE_FILE,),
+        root="sparse-file",
+        entrypoint=_GATHER,
+        description="a sparse file claiming SPARSE_BYTES (default 1 TiB)",
+    ),
+    CatalogueEntry(
+        names=(GZIP_BOMB,),
+        root="gzip-bomb",
+        entrypoint=_GATHER,
+        description="must-gather.tar.gz that unpacks to BOMB_BYTES (default 16 GiB) of zeros",
     ),
     CatalogueEntry(
         names=(UNPULLABLE,),

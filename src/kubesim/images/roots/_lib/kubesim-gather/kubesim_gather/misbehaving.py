@@ -145,3 +145,48 @@ def _replace_link(path: Path, target: str) -> None:
     if path.is_symlink() or path.exists():
         path.unlink()
     path.symlink_to(target)
+
+
+def many_files_main() -> int:
+    """Writes FILE_COUNT (default 1,000,000) tiny files, a thousand to a directory."""
+    out = must_gather_dir()
+    write_version(PRODUCT, VERSION)
+    raw = os.environ.get("FILE_COUNT") or "1000000"
+    try:
+        count = int(raw)
+    except ValueError:
+        warn(f"error: FILE_COUNT must be a number, not {raw!r}")
+        return 1
+    say(f"[many-files] writing {count} files")
+    for index in range(count):
+        folder = out / "many" / f"{index // 1000:04d}"
+        if index % 1000 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index:07d}.txt").write_bytes(b"x\n")
+    say(f"[many-files] wrote {count} files")
+    return 0
+
+
+def sparse_file_main() -> int:
+    """A sparse file claiming SPARSE_BYTES (default 1 TiB) while using no disk."""
+    out = must_gather_dir()
+    write_version(PRODUCT, VERSION)
+    size = int(os.environ.get("SPARSE_BYTES") or str(1 << 40))
+    with (out / "sparse.img").open("wb") as f:
+        f.truncate(size)
+    say(f"[sparse-file] wrote a sparse file of {size} bytes")
+    return 0
+
+
+def gzip_bomb_main() -> int:
+    """must-gather.tar.gz made of gzip members of zeros: small, but BOMB_BYTES unpacked."""
+    import gzip
+
+    out = must_gather_dir()
+    unpacked = int(os.environ.get("BOMB_BYTES") or str(16 << 30))
+    member = gzip.compress(b"\0" * (64 * MIB), compresslevel=9)
+    with (out / "must-gather.tar.gz").open("wb") as f:
+        for _ in range(max(1, unpacked // (64 * MIB))):
+            f.write(member)
+    say(f"[gzip-bomb] wrote must-gather.tar.gz, {unpacked} bytes when unpacked")
+    return 0
