@@ -10,7 +10,7 @@ import asyncio
 import errno
 import logging
 
-from must_gather_api.archive import packing
+from must_gather_api.archive import background, packing
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
 from must_gather_api.gatherings.layout import Layout
@@ -56,7 +56,7 @@ async def finish(
     reason = outcome.error_reason
     packed: packing.Packed | None = None
     try:
-        packed = await asyncio.to_thread(
+        packed = await background.run(
             _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
         )
     except packing.ArchiveTooLarge as e:
@@ -65,7 +65,7 @@ async def finish(
         log.warning("gathering %d: %s", gathering.id, e)
         reason = reason or _disk_error(e)
     finally:
-        await asyncio.to_thread(layout.remove_work, gathering.id)
+        await background.run(layout.remove_work, gathering.id)
     if packed is None:
         await asyncio.to_thread(layout.remove_archive, gathering.id)
         reason = reason or NO_DATA

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from must_gather_api.archive import background
 from must_gather_api.executors.kubernetes import copying, extracting, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
@@ -172,7 +173,7 @@ class PodProcessor:
                     f"the copy stream was cut; completed in {attempts} attempts", source=name
                 )
             used = await asyncio.to_thread(extracting.data_size, self.copying.work_dir)
-            extracted = await asyncio.to_thread(
+            extracted = await background.run(
                 extracting.extract, scratch, destination, limit=self.copying.limit, used=used
             )
         finally:
