@@ -7,7 +7,8 @@ fails the test, naming the task.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Iterator
 
 import anyio._core._fileio  # noqa: F401  (see below)
 import pytest
@@ -33,6 +34,14 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     for task in leaked:
         task.cancel()
     pytest.fail(f"the test left asyncio tasks running: {names}")
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage() -> Iterator[None]:
+    """Collect after each test, so that a leaked resource fails the test that leaked it
+    (its ResourceWarning would otherwise surface in whichever test runs next)."""
+    yield
+    gc.collect()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

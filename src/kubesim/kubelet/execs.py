@@ -25,6 +25,7 @@ from kubesim.kubelet.processes import (
     MARKER_ENV,
     PIPE_CHUNK,
     StartError,
+    close,
     exit_code,
     signal_container,
     spawn,
@@ -268,12 +269,15 @@ class _Session:
                 proc.kill()
         if proc.stdin is not None:
             proc.stdin.close()
-        # wait() returns only once the pipes are closed: read what is left up to EOF.
-        for reader in (proc.stdout, proc.stderr):
-            if reader is not None:
-                while await reader.read(PIPE_CHUNK):
-                    pass
-        await proc.wait()
+        try:
+            # wait() returns only once the pipes are closed: read what is left up to EOF.
+            for reader in (proc.stdout, proc.stderr):
+                if reader is not None:
+                    while await reader.read(PIPE_CHUNK):
+                        pass
+            await proc.wait()
+        finally:
+            close(proc)
 
 
 __all__ = [

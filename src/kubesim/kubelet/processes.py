@@ -124,12 +124,24 @@ class _Process(asyncio.subprocess.Process):
     ) -> None:
         super().__init__(transport, protocol, loop)
         self._exit = protocol.exited
+        self._pipes = transport
+
+    def close(self) -> None:
+        """Closes the pipes (and kills the process if it still runs): nothing is left open
+        when a reader of its output was cancelled half-way."""
+        self._pipes.close()
 
     async def exited(self) -> int:
         """The exit status, as soon as the process has ended."""
         await self._exit.wait()
         assert self.returncode is not None
         return self.returncode
+
+
+def close(process: asyncio.subprocess.Process) -> None:
+    """Closes what ``spawn`` opened for ``process``, whatever state its readers are in."""
+    if isinstance(process, _Process):
+        process.close()
 
 
 async def exited(process: asyncio.subprocess.Process) -> int:
@@ -177,13 +189,18 @@ class ContainerRun:
     async def wait(self) -> int:
         """Waits for the main process; then, as a container does, kills what it left behind."""
         assert self.process is not None
-        returncode = await exited(self.process)
-        await signal_container(self.marker, signal.SIGKILL)
-        results = await asyncio.gather(*self._pumps, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                log.warning("log pump of %s failed: %r", self.marker, result)
-        self.log_writer.close()
+        try:
+            returncode = await exited(self.process)
+            await signal_container(self.marker, signal.SIGKILL)
+            results = await asyncio.gather(*self._pumps, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(
+                    result, asyncio.CancelledError
+                ):
+                    log.warning("log pump of %s failed: %r", self.marker, result)
+        finally:
+            close(self.process)
+            self.log_writer.close()
         return exit_code(returncode)
 
     async def terminate(self, grace_seconds: float) -> None:
