@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import tarfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,12 +16,11 @@ import pytest_asyncio
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.stream import WsApiClient
 
-from kubesim import kinds
 from kubesim.cluster import Cluster
+from support.pods import NAMESPACE, container_state, gathered, must_gather_pod, wait_for_pod
 
 pytestmark = pytest.mark.timeout(90)
 
-NAMESPACE = "default"
 V5_HEADERS = {"sec-websocket-protocol": "v5.channel.k8s.io,v4.channel.k8s.io"}
 GATHER = r"""
 echo "gather starting"
@@ -36,58 +35,6 @@ with open("/must-gather/blob.bin", "wb") as f:
 EOF
 echo "gather done"
 """
-
-
-def must_gather_pod(name: str, gather: str = GATHER) -> dict[str, Any]:
-    mount = [{"name": "out", "mountPath": "/must-gather"}]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "restartPolicy": "Never",
-            "volumes": [{"name": "out", "emptyDir": {}}],
-            "containers": [
-                {
-                    "name": "gather",
-                    "image": "busybox",
-                    "command": ["/bin/bash", "-c", gather],
-                    "volumeMounts": mount,
-                },
-                {
-                    "name": "copy",
-                    "image": "busybox",
-                    "command": ["/bin/bash", "-c", "trap : TERM INT; sleep infinity & wait"],
-                    "volumeMounts": mount,
-                },
-            ],
-        },
-    }
-
-
-def state_of(pod: dict[str, Any], container: str) -> dict[str, Any]:
-    for status in pod.get("status", {}).get("containerStatuses", []):
-        if status["name"] == container:
-            state: dict[str, Any] = status["state"]
-            return state
-    return {}
-
-
-async def wait_for_pod(
-    cluster: Cluster, name: str, ready: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    async with asyncio.timeout(20), cluster.store.watch(kinds.PODS) as watch:
-        pod = cluster.store.get(kinds.PODS, name, namespace=NAMESPACE)
-        if ready(pod):
-            return pod
-        async for _, obj in watch:
-            if obj["metadata"]["name"] == name and ready(obj):
-                return obj
-    raise AssertionError("the watch ended")
-
-
-def gathered(pod: dict[str, Any]) -> bool:
-    return "terminated" in state_of(pod, "gather") and "running" in state_of(pod, "copy")
 
 
 @pytest_asyncio.fixture
@@ -151,7 +98,7 @@ async def run_exec(
 async def test_exec_v4_demuxes_channels_and_reports_the_exit_code(
     kubesim: Cluster, core: client.CoreV1Api, ws_core: client.CoreV1Api
 ) -> None:
-    await create_pod(core, must_gather_pod("mg"))
+    await create_pod(core, must_gather_pod("mg", GATHER))
     await wait_for_pod(kubesim, "mg", gathered)
 
     out, err, status, frames = await run_exec(
@@ -173,14 +120,14 @@ async def test_exec_v4_demuxes_channels_and_reports_the_exit_code(
 async def test_exec_tar_stream_is_byte_identical_over_v5(
     kubesim: Cluster, core: client.CoreV1Api, ws_core: client.CoreV1Api
 ) -> None:
-    await create_pod(core, must_gather_pod("mg"))
+    await create_pod(core, must_gather_pod("mg", GATHER))
     await wait_for_pod(kubesim, "mg", gathered)
 
     out, _, status, _ = await run_exec(
         ws_core, "mg", ["tar", "-C", "/must-gather", "-c", "."], _headers=V5_HEADERS
     )
     assert status["status"] == "Success"
-    volume = kubesim.kubelet.workers[(NAMESPACE, "mg")].volumes["out"]
+    volume = kubesim.kubelet.workers[(NAMESPACE, "mg")].volumes["must-gather-output"]
     with tarfile.open(fileobj=io.BytesIO(out)) as tar:
         files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
     assert set(files) == {"./blob.bin", "./cluster-scoped-resources/nodes/node.yaml"}
@@ -197,7 +144,7 @@ async def test_exec_tar_stream_is_byte_identical_over_v5(
 async def test_exec_cut_fault_ends_with_success_after_n_bytes(
     kubesim: Cluster, core: client.CoreV1Api, ws_core: client.CoreV1Api
 ) -> None:
-    await create_pod(core, must_gather_pod("mg"))
+    await create_pod(core, must_gather_pod("mg", GATHER))
     await wait_for_pod(kubesim, "mg", gathered)
     kubesim.faults.exec_cut_after_bytes = 100_000
 
@@ -210,7 +157,7 @@ async def test_exec_cut_fault_ends_with_success_after_n_bytes(
 async def test_exec_errors_before_upgrading(
     kubesim: Cluster, core: client.CoreV1Api, ws_core: client.CoreV1Api
 ) -> None:
-    await create_pod(core, must_gather_pod("mg"))
+    await create_pod(core, must_gather_pod("mg", GATHER))
     await wait_for_pod(kubesim, "mg", gathered)
     with pytest.raises(aiohttp.WSServerHandshakeError) as missing:
         await run_exec(ws_core, "mg", ["true"], container="nope")
@@ -224,7 +171,7 @@ async def test_exec_errors_before_upgrading(
 async def test_logs_read_and_follow(kubesim: Cluster, core: client.CoreV1Api) -> None:
     script = "echo one; while [ ! -e /must-gather/go ]; do sleep 0.05; done; echo two; echo three"
     await create_pod(core, must_gather_pod("mg", script))
-    await wait_for_pod(kubesim, "mg", lambda p: "running" in state_of(p, "gather"))
+    await wait_for_pod(kubesim, "mg", lambda p: "running" in container_state(p, "gather"))
 
     # "running" is reported when the process starts, maybe before its first line is logged.
     async with asyncio.timeout(10):
@@ -240,7 +187,7 @@ async def test_logs_read_and_follow(kubesim: Cluster, core: client.CoreV1Api) ->
         async for chunk in response.content.iter_any():
             received += chunk
             if received == b"one\n":
-                volume = kubesim.kubelet.workers[(NAMESPACE, "mg")].volumes["out"]
+                volume = kubesim.kubelet.workers[(NAMESPACE, "mg")].volumes["must-gather-output"]
                 (Path(volume) / "go").touch()
     response.release()
     assert bytes(received) == b"one\ntwo\nthree\n"
@@ -255,7 +202,7 @@ async def test_logs_read_and_follow(kubesim: Cluster, core: client.CoreV1Api) ->
 async def test_log_needs_a_container_when_there_are_several(
     kubesim: Cluster, core: client.CoreV1Api
 ) -> None:
-    await create_pod(core, must_gather_pod("mg"))
+    await create_pod(core, must_gather_pod("mg", GATHER))
     await wait_for_pod(kubesim, "mg", gathered)
     with pytest.raises(client.ApiException) as raised:
         await core.read_namespaced_pod_log("mg", NAMESPACE)

@@ -7,19 +7,17 @@ import filecmp
 import json
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubesim import kinds
 from kubesim.cluster import Cluster
 from kubesim.pytest_plugin import KubectlResult, KubectlRunner
+from support.pods import NAMESPACE, container_state, gathered, must_gather_pod, wait_for_pod
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.timeout(90)]
 
-NAMESPACE = "default"
 # What a must-gather pod looks like: gather writes into the shared emptyDir, copy sleeps.
 GATHER_SCRIPT = r"""
 echo "gather starting"
@@ -40,61 +38,6 @@ echo "gather done"
 """
 
 
-def must_gather_pod(name: str, gather_script: str = GATHER_SCRIPT) -> dict[str, Any]:
-    mount = [{"name": "must-gather-output", "mountPath": "/must-gather"}]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE},
-        "spec": {
-            "restartPolicy": "Never",
-            "terminationGracePeriodSeconds": 0,
-            "volumes": [{"name": "must-gather-output", "emptyDir": {}}],
-            "containers": [
-                {
-                    "name": "gather",
-                    "image": "busybox",
-                    "command": ["/bin/bash", "-c", gather_script],
-                    "volumeMounts": mount,
-                },
-                {
-                    "name": "copy",
-                    "image": "busybox",
-                    "command": ["/bin/bash", "-c", "trap : TERM INT; sleep infinity & wait"],
-                    "volumeMounts": mount,
-                },
-            ],
-        },
-    }
-
-
-def container_state(pod: dict[str, Any], name: str) -> dict[str, Any]:
-    for status in pod.get("status", {}).get("containerStatuses", []):
-        if status["name"] == name:
-            state: dict[str, Any] = status["state"]
-            return state
-    return {}
-
-
-async def wait_for_pod(
-    cluster: Cluster, name: str, ready: Callable[[dict[str, Any]], bool], *, within: float = 20
-) -> dict[str, Any]:
-    async with asyncio.timeout(within), cluster.store.watch(kinds.PODS) as watch:
-        pod = cluster.store.get(kinds.PODS, name, namespace=NAMESPACE)
-        if ready(pod):
-            return pod
-        async for _, obj in watch:
-            if obj["metadata"]["name"] == name and ready(obj):
-                return obj
-    raise AssertionError("the watch ended")
-
-
-def gathered(pod: dict[str, Any]) -> bool:
-    return "terminated" in container_state(pod, "gather") and "running" in container_state(
-        pod, "copy"
-    )
-
-
 async def create(cluster: Cluster, kubectl: KubectlRunner, pod: dict[str, Any]) -> None:
     body = json.dumps(pod).encode()
     (await kubectl(cluster, "create", "--validate=false", "-f", "-", stdin=body)).check()
@@ -108,7 +51,7 @@ def volume_dir(cluster: Cluster, pod: str) -> Path:
 async def test_logs_with_container_timestamps_and_tail(
     kubesim: Cluster, kubectl: KubectlRunner
 ) -> None:
-    await create(kubesim, kubectl, must_gather_pod("mg"))
+    await create(kubesim, kubectl, must_gather_pod("mg", GATHER_SCRIPT))
     await wait_for_pod(kubesim, "mg", gathered)
 
     logs = (await kubectl(kubesim, "logs", "mg", "-c", "gather")).check()
@@ -150,7 +93,7 @@ async def test_logs_follow_streams_until_the_container_ends(
 
 @pytest.mark.asyncio
 async def test_exec_passes_the_exit_code_through(kubesim: Cluster, kubectl: KubectlRunner) -> None:
-    await create(kubesim, kubectl, must_gather_pod("mg"))
+    await create(kubesim, kubectl, must_gather_pod("mg", GATHER_SCRIPT))
     await wait_for_pod(kubesim, "mg", gathered)
     result = await kubectl(
         kubesim, "exec", "mg", "-c", "copy", "--", "sh", "-c", "cat /must-gather/version; exit 7"
@@ -166,7 +109,7 @@ async def test_exec_passes_the_exit_code_through(kubesim: Cluster, kubectl: Kube
 async def test_cp_directory_from_pod_is_byte_identical(
     kubesim: Cluster, kubectl: KubectlRunner, tmp_path: Path
 ) -> None:
-    await create(kubesim, kubectl, must_gather_pod("mg"))
+    await create(kubesim, kubectl, must_gather_pod("mg", GATHER_SCRIPT))
     await wait_for_pod(kubesim, "mg", gathered)
     out = tmp_path / "out"
     (await kubectl(kubesim, "cp", "-c", "copy", f"{NAMESPACE}/mg:/must-gather", str(out))).check()
@@ -183,7 +126,7 @@ async def test_cp_directory_from_pod_is_byte_identical(
 async def test_cp_directory_into_pod(
     kubesim: Cluster, kubectl: KubectlRunner, tmp_path: Path
 ) -> None:
-    await create(kubesim, kubectl, must_gather_pod("mg"))
+    await create(kubesim, kubectl, must_gather_pod("mg", GATHER_SCRIPT))
     await wait_for_pod(kubesim, "mg", gathered)
     upload = tmp_path / "upload"
     (upload / "nested").mkdir(parents=True)
@@ -204,7 +147,7 @@ async def test_cp_directory_into_pod(
 
 @pytest.mark.asyncio
 async def test_exec_errors_are_reported_cleanly(kubesim: Cluster, kubectl: KubectlRunner) -> None:
-    await create(kubesim, kubectl, must_gather_pod("mg"))
+    await create(kubesim, kubectl, must_gather_pod("mg", GATHER_SCRIPT))
     await wait_for_pod(kubesim, "mg", gathered)
 
     missing = await kubectl(kubesim, "exec", "mg", "-c", "nope", "--", "true")
