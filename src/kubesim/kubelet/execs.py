@@ -262,7 +262,10 @@ class _Session:
         if proc is None:
             return
         if not self.abandoned and proc.returncode is not None:
-            return  # as in a container, what the command left running keeps running
+            # As in a container, what the command left running keeps running; our ends of
+            # its pipes still close (a reader cancelled half-way left them paused).
+            close(proc)
+            return
         await signal_container(self.request.exec_id, signal.SIGKILL, env_name=EXEC_ENV)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
