@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import aiohttp
 
 from bench import records, serving
 from bench.reporting import MIB, ratio, summary
+from bench.tools import ensure_debian_tool
 
 CURL = "/usr/bin/curl"
 NGINX = "/usr/sbin/nginx"
@@ -48,19 +48,8 @@ http {{
 
 
 async def ensure_nginx() -> str | None:
-    """Installs Debian's nginx when missing and possible; why not, otherwise."""
-    if shutil.which(NGINX):
-        return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "nginx is not installed and cannot be (apt-get as root is needed)"
-    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update", "-q"], ["install", "-y", "-q", "nginx-light"]):
-        process = await asyncio.create_subprocess_exec(
-            "apt-get", *args, env=environ, stdout=asyncio.subprocess.DEVNULL
-        )
-        async with asyncio.timeout(600):
-            await process.wait()
-    return None if shutil.which(NGINX) else "apt-get could not install nginx"
+    """None when nginx can be used; otherwise why not."""
+    return await ensure_debian_tool(NGINX, "nginx-light")
 
 
 async def start_nginx(directory: Path, file: Path) -> tuple[asyncio.subprocess.Process, str]:

@@ -4,10 +4,10 @@ one-request-at-a-time latency sampler for measuring while other work runs."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 from typing import Any
+
+from bench.tools import ensure_debian_tool
 
 WRK = "/usr/bin/wrk"
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -18,18 +18,7 @@ _ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*timeout
 
 async def ensure_wrk() -> str | None:
     """None when wrk can be used; otherwise why not."""
-    if shutil.which(WRK):
-        return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "wrk is not installed and cannot be (apt-get as root is needed)"
-    environ = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update", "-q"], ["install", "-y", "-q", "wrk"]):
-        process = await asyncio.create_subprocess_exec(
-            "apt-get", *args, env=environ, stdout=asyncio.subprocess.DEVNULL
-        )
-        async with asyncio.timeout(600):
-            await process.wait()
-    return None if shutil.which(WRK) else "apt-get could not install wrk"
+    return await ensure_debian_tool(WRK, "wrk")
 
 
 def parse_wrk(text: str) -> dict[str, Any]:
