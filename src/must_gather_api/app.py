@@ -32,7 +32,7 @@ from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
-from must_gather_api.settings import AuthMode, Settings
+from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,32 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("%s failed", task.get_name(), exc_info=error)
 
 
+_CLUSTER_ADMIN = Permission(verb="*", group="*", resource="*", namespace="*")
+
+
+def warn_of_exposure(settings: Settings) -> list[str]:
+    """Log (and return) one warning per setting combination that hands callers more than
+    the cluster gives them; see docs/security.md."""
+    if settings.auth is AuthMode.NONE or settings.required_permission == _CLUSTER_ADMIN:
+        return []
+    warnings = []
+    if settings.gather_credentials is GatherCredentials.SERVICE and not settings.allowed_images:
+        warnings.append(
+            "RISK: GATHER_CREDENTIALS=service with AUTH_* narrower than cluster-admin: every "
+            "allowed caller gets archives gathered with the service's cluster-admin account "
+            "(resources and logs of every namespace); callers without AUTH_ADMIN_* may run only "
+            "MUST_GATHER_IMAGE (set ALLOWED_IMAGES for more)"
+        )
+    if settings.list_scope is ListScope.ALL:
+        warnings.append(
+            "RISK: LIST_SCOPE=all with AUTH_* narrower than cluster-admin: every allowed caller "
+            "may list, download and delete every gathering; set LIST_SCOPE=own"
+        )
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
+
+
 def create_app(
     settings: Settings,
     *,
@@ -93,6 +119,7 @@ def create_app(
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
     """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests)."""
+    warn_of_exposure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 
 from must_gather_api import parameters
-from must_gather_api.api import bodies
+from must_gather_api.api import bodies, privileges
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
@@ -86,7 +86,15 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
             parameters.timeout(asked.timeout, max_timeout=services.settings.max_timeout)
         except ValueError as e:
             raise InvalidParameter("timeout", str(e)) from e
-    stored = asked.to_request(request_defaults(services.settings))
+    defaults = request_defaults(services.settings)
+    await privileges.check(
+        asked,
+        caller,
+        settings=services.settings,
+        authenticator=services.authenticator,
+        default_image=defaults.image,
+    )
+    stored = asked.to_request(defaults)
     gathering = await services.store.create(stored, requested_by=caller.user)
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None

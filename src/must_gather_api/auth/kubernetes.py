@@ -86,7 +86,26 @@ class KubernetesAuthenticator:
             groups=tuple(user.get("groups") or ()),
             token=token,
             is_admin=is_admin,
+            uid=str(user.get("uid") or ""),
+            extra=tuple(
+                (str(key), tuple(str(v) for v in values or ()))
+                for key, values in sorted(user["extra"].items())
+            ),
         )
+
+    async def may(self, caller: Caller, permission: Permission) -> bool:
+        api = self._service_client or self._access.api_client(token=caller.token)
+        user = {
+            "username": caller.user,
+            "uid": caller.uid or None,
+            "groups": list(caller.groups),
+            "extra": {key: list(values) for key, values in caller.extra},
+        }
+        try:
+            return await self._allowed(api, user, permission)
+        finally:
+            if api is not self._service_client:
+                await api.close()
 
     async def _token_review(self, api: client.ApiClient, token: str) -> dict[str, Any]:
         body = client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token))

@@ -7,7 +7,7 @@ input with control characters escaped. Messages do not name the field; the calle
 
 from __future__ import annotations
 
-from must_gather_api.parameters.commands import COMMAND_MAX, Command, parse_command
+from must_gather_api.parameters.commands import COMMAND_MAX, Command, is_targeted, parse_command
 from must_gather_api.parameters.images import ImageStreamRef, image, image_stream
 from must_gather_api.parameters.servers import server
 from must_gather_api.parameters.syntax import show
@@ -32,6 +32,7 @@ __all__ = [
     "format_node_selector",
     "image",
     "image_stream",
+    "is_targeted",
     "namespace",
     "node_name",
     "node_selector",

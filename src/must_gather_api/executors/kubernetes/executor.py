@@ -83,7 +83,12 @@ class KubernetesExecutor:
 
     def _client(self, job: Job) -> client.ApiClient:
         if not self._uses_caller():
-            return self._access.api_client(server=job.server)
+            if job.server:
+                raise GatherError(
+                    "the service's own account is never used against a request's server; "
+                    "such gatherings need GATHER_CREDENTIALS=caller"
+                )
+            return self._access.api_client()
         token = job.credentials.token if job.credentials else ""
         if not token:
             raise GatherError(
@@ -98,7 +103,11 @@ class KubernetesExecutor:
             console.out(f"retrying in {delay:.1f}s: {what} failed for a transient reason")
 
         return ClusterCalls(
-            api, request_timeout=self._request_timeout, deadline=deadline, on_retry=retried
+            api,
+            request_timeout=self._request_timeout,
+            deadline=deadline,
+            on_retry=retried,
+            other_server=api.configuration.host != self._access.configuration.host,
         )
 
     # -- the executor interface -------------------------------------------------------------
@@ -167,13 +176,13 @@ class KubernetesExecutor:
         otherwise remove what it left and say why, or None when nothing of it is left."""
         console = Console(output, job.work_dir)
         await asyncio.to_thread(console.open)
-        if self._uses_caller():
+        if self._uses_caller() or job.server:
             try:
                 return await self._abandon(job, console)
             finally:
                 console.close()
         calls = self._calls(
-            self._access.api_client(server=job.server),
+            self._access.api_client(),
             time.monotonic() + job.timeout.total_seconds(),
             console,
         )
@@ -393,8 +402,10 @@ class KubernetesExecutor:
 
     def _service_calls(self, job: Job, console: Console) -> ClusterCalls | None:
         """The service's own identity, for cleaning up when the caller's token stopped working."""
+        if job.server:
+            return None  # its own identity is never sent to a request's server
         try:
-            api = self._access.api_client(server=job.server)
+            api = self._access.api_client()
         except Exception:  # the service may have no usable identity of its own
             return None
         return self._calls(api, time.monotonic() + self._timings.cleanup_timeout, console)
