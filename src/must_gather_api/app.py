@@ -20,6 +20,7 @@ from must_gather_api import __version__
 from must_gather_api.api import gatherings, health, problems
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
 from must_gather_api.errors import ConfigurationError
@@ -176,6 +177,7 @@ def create_app(
                 layout=layout,
                 metrics=metrics,
                 authenticator=auth,
+                follows=FollowStreams(settings.max_follows_per_user),
             )
             log.info("must-gather-api %s ready", __version__)
             yield

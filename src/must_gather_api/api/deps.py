@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
@@ -27,6 +28,7 @@ class Services:
     layout: Layout
     metrics: Metrics
     authenticator: Authenticator
+    follows: FollowStreams
 
 
 def _services(request: Request) -> Services:

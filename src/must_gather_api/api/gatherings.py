@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 
 from must_gather_api import parameters
-from must_gather_api.api import bodies, privileges
+from must_gather_api.api import bodies, privileges, quotas
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
 from must_gather_api.auth.base import Caller
-from must_gather_api.errors import ArchiveNotAvailable, GatheringNotFound, InvalidParameter
+from must_gather_api.errors import ArchiveNotAvailable, InvalidParameter
 from must_gather_api.executors.base import Credentials
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
@@ -42,16 +42,16 @@ _ONE: dict[int | str, dict[str, Any]] = {
 _FOLLOW_WAIT_SECONDS = 5.0
 
 
-def _visible(caller: Caller, gathering: Gathering, services: Services) -> Gathering:
-    """Hide (as not found) what this caller may not see; see LIST_SCOPE."""
+def _owner_filter(caller: Caller, services: Services) -> str | None:
+    """With LIST_SCOPE=own, the user whose gatherings alone this caller may see."""
     own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    if own_only and gathering.requested_by != caller.user:
-        raise GatheringNotFound("no gathering has that id or custom-name")
-    return gathering
+    return caller.user if own_only else None
 
 
 async def _find(reference: str, caller: Caller, services: Services) -> Gathering:
-    return _visible(caller, await services.store.find(reference), services)
+    # Others' gatherings are looked past, not found and hidden: a custom-name then means the
+    # caller's own newest, and "not yours" reads exactly as "does not exist".
+    return await services.store.find(reference, requested_by=_owner_filter(caller, services))
 
 
 async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
@@ -94,6 +94,7 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
         authenticator=services.authenticator,
         default_image=defaults.image,
     )
+    await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
     stored = asked.to_request(defaults)
     gathering = await services.store.create(stored, requested_by=caller.user)
     services.metrics.created.inc()
@@ -117,8 +118,7 @@ async def list_all(
 ) -> JSONResponse:
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    owner = caller.user if own_only else None
+    owner = _owner_filter(caller, services)
     found = await services.store.list(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
@@ -180,12 +180,29 @@ async def logs(
     ] = False,
 ) -> Response:
     gathering = await _find(reference, caller, services)
+    release = services.follows.acquire(caller.user) if follow else None
     return StreamingResponse(
-        _stream_output(gathering, services, follow=follow), media_type="text/plain; charset=utf-8"
+        _stream_output(gathering, services, follow=follow, release=release),
+        media_type="text/plain; charset=utf-8",
     )
 
 
 async def _stream_output(
+    gathering: Gathering,
+    services: Services,
+    *,
+    follow: bool,
+    release: Callable[[], None] | None = None,
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in _output_chunks(gathering, services, follow=follow):
+            yield chunk
+    finally:
+        if release is not None:
+            release()
+
+
+async def _output_chunks(
     gathering: Gathering, services: Services, *, follow: bool
 ) -> AsyncIterator[bytes]:
     path = services.layout.output_log(gathering.id)
