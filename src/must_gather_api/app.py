@@ -119,7 +119,18 @@ def create_app(
     executor: Executor | None = None,
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests)."""
+    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests).
+
+    Raises ConfigurationError for AUTH=none on an address other than loopback: whoever
+    builds the app (``serve``, the demo, an ASGI server of one's own) gets the same guard.
+    """
+    if authenticator is None and settings.auth is AuthMode.NONE:
+        if not settings.listens_on_loopback_only():
+            host, _ = settings.listen_address()
+            raise ConfigurationError(
+                "AUTH=none is only allowed when the service listens on loopback; it would "
+                f"listen on {host} (set HOST=127.0.0.1)"
+            )
     warn_of_exposure(settings)
 
     @asynccontextmanager
