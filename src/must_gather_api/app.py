@@ -124,13 +124,13 @@ def create_app(
     Raises ConfigurationError for AUTH=none on an address other than loopback: whoever
     builds the app (``serve``, the demo, an ASGI server of one's own) gets the same guard.
     """
-    if authenticator is None and settings.auth is AuthMode.NONE:
-        if not settings.listens_on_loopback_only():
-            host, _ = settings.listen_address()
-            raise ConfigurationError(
-                "AUTH=none is only allowed when the service listens on loopback; it would "
-                f"listen on {host} (set HOST=127.0.0.1)"
-            )
+    exposed = authenticator is None and settings.auth is AuthMode.NONE
+    if exposed and not settings.listens_on_loopback_only():
+        host, _ = settings.listen_address()
+        raise ConfigurationError(
+            "AUTH=none is only allowed when the service listens on loopback; it would "
+            f"listen on {host} (set HOST=127.0.0.1)"
+        )
     warn_of_exposure(settings)
 
     @asynccontextmanager
