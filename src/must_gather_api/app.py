@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
 from must_gather_api.api import gatherings, health, problems
@@ -193,7 +194,8 @@ def create_app(
             log.info("must-gather-api %s ready", __version__)
             yield
 
-    app = FastAPI(
+    # The documentation pages load Swagger UI and ReDoc from the package, not from a CDN.
+    app = FastAPIOffline(
         title="must-gather-api",
         version=__version__,
         summary="Run OpenShift/Kubernetes must-gather over HTTP: trigger, poll, download.",
