@@ -91,7 +91,7 @@ async def test_an_unknown_image_stream_fails_before_any_pod(
 @pytest.mark.asyncio
 async def test_a_node_selector_runs_one_pod_per_node(kubesim: Cluster, tmp_path: Path) -> None:
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, options={"node_selector": "node-role.kubernetes.io/worker="})
+    gathering = job(tmp_path, node_selector="node-role.kubernetes.io/worker=")
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, outcome.error_reason
@@ -159,7 +159,7 @@ async def test_a_run_namespace_gets_no_binding_and_loses_only_our_pods(
     kubesim: Cluster, tmp_path: Path
 ) -> None:
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, options={"run_namespace": "migration-demo", "keep": False})
+    gathering = job(tmp_path, run_namespace="migration-demo", keep=False)
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, outcome.error_reason

@@ -95,8 +95,8 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
         default_image=defaults.image,
     )
     await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
-    stored = asked.to_request(defaults)
-    gathering = await services.store.create(stored, requested_by=caller.user)
+    options = asked.to_options(defaults)
+    gathering = await services.store.create(options, requested_by=caller.user)
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
     services.runner.submit(gathering, credentials=credentials)

@@ -23,22 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import StaticPool
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
-from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.records import (
+    REQUEST_COLUMNS,
+    Gathering,
+    Status,
+    loaded_request,
+    stored_request,
+)
 from must_gather_api.gatherings.tables import GatheringRow
+from must_gather_api.parameters import GatheringOptions
 
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_REQUEST_COLUMNS = (
-    "custom_name",
-    "image",
-    "image_stream",
-    "node_name",
-    "command",
-    "source_dir",
-    "timeout",
-    "server",
-)
 # The id column is a 32-bit INTEGER on PostgreSQL: a larger number cannot be an id, and
 # binding it would fail the query instead of finding nothing.
 _MAX_ID = 2**31 - 1
@@ -56,10 +53,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _record(row: GatheringRow | Row[Any]) -> Gathering:
-    request = Request(
-        **{name: getattr(row, name) or "" for name in _REQUEST_COLUMNS},
-        options=dict(row.options or {}),
-    )
+    request = loaded_request({name: getattr(row, name) for name in REQUEST_COLUMNS}, row.options)
     created = _aware(row.created_at)
     updated = _aware(row.updated_at)
     assert created is not None and updated is not None
@@ -140,15 +134,16 @@ class GatheringStore:
         async with self._guard("reach the database"), self._sessions() as session:
             await session.execute(select(1))
 
-    async def create(self, request: Request, *, requested_by: str = "") -> Gathering:
+    async def create(self, request: GatheringOptions, *, requested_by: str = "") -> Gathering:
         stamp = now()
+        columns, options = stored_request(request)
         row = GatheringRow(
             created_at=stamp,
             updated_at=stamp,
             status=Status.NEW.value,
-            options=dict(request.options),
+            options=options,
             requested_by=requested_by,
-            **{name: getattr(request, name) for name in _REQUEST_COLUMNS},
+            **columns,
         )
         async with self._guard("store the gathering"), self._sessions() as session:
             session.add(row)
