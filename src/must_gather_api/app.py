@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from must_gather_api import __version__
-from must_gather_api.api import gatherings, health, problems
+from must_gather_api.api import files, gatherings, health, problems
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.auth.base import Authenticator, NoAuthentication
@@ -27,6 +27,7 @@ from must_gather_api.executors.base import Executor
 from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
+from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -149,6 +150,7 @@ def create_app(
                 layout=layout,
                 metrics=metrics,
                 authenticator=auth,
+                indexes=ArchiveIndexes(layout),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -170,4 +172,5 @@ def create_app(
         )
     app.include_router(health.router)
     app.include_router(gatherings.router)
+    app.include_router(files.router)
     return app

@@ -17,8 +17,9 @@ from must_gather_api.api import bodies
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
-from must_gather_api.auth.base import Caller
-from must_gather_api.errors import ArchiveNotAvailable, GatheringNotFound, InvalidParameter
+from must_gather_api.api.scoping import archive_of
+from must_gather_api.api.scoping import find_visible as _find
+from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
@@ -40,18 +41,6 @@ _ONE: dict[int | str, dict[str, Any]] = {
     404: {"description": "No gathering has that id or name."},
 }
 _FOLLOW_WAIT_SECONDS = 5.0
-
-
-def _visible(caller: Caller, gathering: Gathering, services: Services) -> Gathering:
-    """Hide (as not found) what this caller may not see; see LIST_SCOPE."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    if own_only and gathering.requested_by != caller.user:
-        raise GatheringNotFound("no gathering has that id or custom-name")
-    return gathering
-
-
-async def _find(reference: str, caller: Caller, services: Services) -> Gathering:
-    return _visible(caller, await services.store.find(reference), services)
 
 
 async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
@@ -140,21 +129,11 @@ async def download(
 ) -> Response:
     """The archive, once the gathering has ended and an archive exists. Supports Range."""
     gathering = await _find(reference, caller, services)
-    path = services.layout.archive(gathering.id)
-    if not gathering.has_archive or not await asyncio.to_thread(path.is_file):
-        raise ArchiveNotAvailable(_why_no_archive(gathering))
+    path = await archive_of(gathering, services)
     response = archive_response(path, name=gathering.archive_name)
     if request.method == "GET" and not request.headers.get("range"):
         services.metrics.bytes_served.inc(gathering.archive_size)
     return response
-
-
-def _why_no_archive(gathering: Gathering) -> str:
-    if not gathering.status.finished:
-        return f"gathering {gathering.id} is {gathering.status.value}; its archive is not ready"
-    if gathering.archive_removed:
-        return f"the archive of gathering {gathering.id} was {gathering.archive_removed}"
-    return f"gathering {gathering.id} has no archive ({gathering.error_reason or 'no data'})"
 
 
 @router.get(

@@ -10,7 +10,7 @@ import asyncio
 import errno
 import logging
 
-from must_gather_api.archive import background, packing
+from must_gather_api.archive import background, index, packing
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
 from must_gather_api.gatherings.layout import Layout
@@ -33,8 +33,21 @@ def _make_archive(
     partial = layout.partial_archive(gathering_id)
     own = packing.find_packed_archive(tree, filename)
     if own is not None:
-        return packing.adopt(own, destination, partial=partial, limit=limit)
-    return packing.pack(tree, destination, partial=partial, limit=limit)
+        packed = packing.adopt(own, destination, partial=partial, limit=limit)
+    else:
+        packed = packing.pack(tree, destination, partial=partial, limit=limit)
+    _write_index(layout, gathering_id, packed)
+    return packed
+
+
+def _write_index(layout: Layout, gathering_id: int, packed: packing.Packed) -> None:
+    """Beside the archive; an image's own archive is read once to build it. An archive that
+    cannot be indexed is still served whole by /data (its members just cannot be browsed)."""
+    try:
+        built = packed.index or index.scan(layout.archive(gathering_id))
+        index.save(built, layout.archive_index(gathering_id))
+    except index.IndexUnreadable as e:
+        log.warning("gathering %d: no index of the archive: %s", gathering_id, e)
 
 
 def _disk_error(error: OSError) -> str:
