@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, problems
+from must_gather_api.api import files, gatherings, health, problems, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.auth.base import Authenticator, NoAuthentication
@@ -173,4 +173,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(gatherings.router)
     app.include_router(files.router)
+    app.include_router(summaries.router)
     return app

@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/must-gather/1/logs"),
     ("GET", "/must-gather/1/files"),
     ("GET", "/must-gather/1/files/must-gather/version"),
+    ("GET", "/must-gather/1/summary"),
     ("DELETE", "/must-gather/1"),
 ]
 
@@ -266,6 +267,7 @@ async def test_list_scope_own_keeps_users_apart(
             "/must-gather/1/logs",
             "/must-gather/1/files",
             "/must-gather/1/files/must-gather/version",
+            "/must-gather/1/summary",
         ):
             assert (await client.get(url, headers=alice)).status_code == 404, url
             assert (await client.get(url, headers=bearer(USER_TOKEN))).status_code == 200, url

@@ -189,3 +189,36 @@ async def test_no_archive_no_files(api: httpx2.AsyncClient) -> None:
     gathering = await gathered(api, "fake/empty")
     assert (await api.get(f"/must-gather/{gathering['id']}/files")).status_code == 404
     assert (await api.get("/must-gather/99/files")).status_code == 404
+
+
+async def test_the_summary_is_ready_with_the_archive(
+    api: httpx2.AsyncClient, tmp_path: Path
+) -> None:
+    gathering = await gathered(api)
+    assert gathering["summary"] == {"error": 0, "warning": 0, "info": 0}
+    assert gathering["products"] == [
+        {"product": "fake/ok", "version": "1.0.0", "path": "must-gather/version"}
+    ]
+    body = (await api.get(f"/must-gather/{gathering['id']}/summary")).json()
+    assert body["counts"] == gathering["summary"]
+    assert body["findings"] == []
+    assert "analysis: 0 errors, 0 warnings" in gathering["exec-output"]
+
+
+async def test_an_older_archive_is_analyzed_when_first_asked(
+    api: httpx2.AsyncClient, tmp_path: Path
+) -> None:
+    gathering = await gathered(api, "fake/own-archive")
+    directory = tmp_path / "data" / "gatherings" / str(gathering["id"])
+    for name in ("summary.json", "summary.brief.json", "archive.index"):
+        (directory / name).unlink()
+    assert "summary" not in (await api.get(f"/must-gather/{gathering['id']}")).json()
+    body = (await api.get(f"/must-gather/{gathering['id']}/summary")).json()
+    assert [(f["area"], f["reason"], f["evidence"]) for f in body["findings"]] == [
+        ("products", "NoVersionFile", ["must-gather"])
+    ]
+    again = (await api.get(f"/must-gather/{gathering['id']}")).json()
+    assert again["summary"] == {"error": 0, "warning": 1, "info": 0}
+    assert (await api.get("/must-gather/99/summary")).status_code == 404
+    empty = await gathered(api, "fake/empty")
+    assert (await api.get(f"/must-gather/{empty['id']}/summary")).status_code == 404

@@ -115,7 +115,7 @@ async def _indexed(
 
 @router.get(
     "/{reference}/files",
-    responses={200: {"content": {"application/json": {}}}, 404: {}},
+    responses={200: {"content": {"application/json": {}}}, 400: {}, 404: {}},
     summary="The members of the archive",
 )
 async def list_files(
@@ -135,7 +135,14 @@ async def list_files(
 
 @router.get(
     "/{reference}/files/{path:path}",
-    responses={200: {}, 206: {}, 404: {}, 416: {}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"*/*": {}}, "description": "The file."},
+        206: {"content": {"*/*": {}}, "description": "The range asked for."},
+        400: {},
+        404: {},
+        416: {},
+    },
     summary="One file of the archive",
 )
 @router.head("/{reference}/files/{path:path}", include_in_schema=False)

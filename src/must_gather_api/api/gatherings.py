@@ -21,6 +21,7 @@ from must_gather_api.api.scoping import archive_of
 from must_gather_api.api.scoping import find_visible as _find
 from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
+from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.settings import ListScope, request_defaults
@@ -49,7 +50,14 @@ async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
         services.layout.output_log(gathering.id),
         services.settings.exec_output_tail_bytes,
     )
-    return render(gathering, exec_output=tail)
+    view = render(gathering, exec_output=tail)
+    if gathering.has_archive:
+        # After the old keys and the others: counts by severity, each image's product.
+        brief = await asyncio.to_thread(summaries.load_brief, services.layout, gathering.id)
+        if brief is not None:
+            view["summary"] = brief.get("counts")
+            view["products"] = brief.get("products")
+    return view
 
 
 @router.post(

@@ -13,6 +13,7 @@ import logging
 from must_gather_api.archive import background, index, packing
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
+from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
@@ -56,6 +57,21 @@ def _disk_error(error: OSError) -> str:
     return f"the archive could not be written: {error.strerror or error}"
 
 
+async def _analyze(layout: Layout, gathering_id: int, output: OutputLog) -> None:
+    """Findings over the new archive, stored beside it; a failure here fails nothing else
+    (the summary is then computed when first asked for)."""
+    try:
+        summary = await background.run(summaries.compute, layout, gathering_id, now())
+    except (index.IndexUnreadable, OSError) as e:
+        log.warning("gathering %d: the archive was not analyzed: %s", gathering_id, e)
+        return
+    counts = summary.counts()
+    output.line(
+        f"[must-gather-api] analysis: {counts['error']} errors, {counts['warning']} warnings "
+        f"(GET /must-gather/{gathering_id}/summary)"
+    )
+
+
 async def finish(
     store: GatheringStore,
     layout: Layout,
@@ -85,6 +101,7 @@ async def finish(
         output.line(f"[must-gather-api] no archive: {reason}")
     else:
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
+        await _analyze(layout, gathering.id, output)
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
     status = Status.ERROR if reason else Status.COMPLETED
