@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import gatherings, health, problems
+from must_gather_api.api import files, gatherings, health, problems, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -29,6 +29,7 @@ from must_gather_api.executors.base import Executor
 from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
+from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -190,6 +191,7 @@ def create_app(
                 metrics=metrics,
                 authenticator=auth,
                 follows=FollowStreams(settings.max_follows_per_user),
+                indexes=ArchiveIndexes(layout),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -212,4 +214,6 @@ def create_app(
         )
     app.include_router(health.router)
     app.include_router(gatherings.router)
+    app.include_router(files.router)
+    app.include_router(summaries.router)
     return app

@@ -17,12 +17,14 @@ from must_gather_api.api import bodies, privileges, quotas
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
-from must_gather_api.auth.base import Caller
-from must_gather_api.errors import ArchiveNotAvailable, InvalidParameter
+from must_gather_api.api.scoping import archive_of, owner_filter
+from must_gather_api.api.scoping import find_visible as _find
+from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
+from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
-from must_gather_api.settings import ListScope, request_defaults
+from must_gather_api.settings import request_defaults
 
 router = APIRouter(prefix="/must-gather", tags=["gatherings"])
 
@@ -42,25 +44,20 @@ _ONE: dict[int | str, dict[str, Any]] = {
 _FOLLOW_WAIT_SECONDS = 5.0
 
 
-def _owner_filter(caller: Caller, services: Services) -> str | None:
-    """With LIST_SCOPE=own, the user whose gatherings alone this caller may see."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    return caller.user if own_only else None
-
-
-async def _find(reference: str, caller: Caller, services: Services) -> Gathering:
-    # Others' gatherings are looked past, not found and hidden: a custom-name then means the
-    # caller's own newest, and "not yours" reads exactly as "does not exist".
-    return await services.store.find(reference, requested_by=_owner_filter(caller, services))
-
-
 async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
     tail = await asyncio.to_thread(
         read_tail,
         services.layout.output_log(gathering.id),
         services.settings.exec_output_tail_bytes,
     )
-    return render(gathering, exec_output=tail)
+    view = render(gathering, exec_output=tail)
+    if gathering.has_archive:
+        # After the old keys and the others: counts by severity, each image's product.
+        brief = await asyncio.to_thread(summaries.load_brief, services.layout, gathering.id)
+        if brief is not None:
+            view["summary"] = brief.get("counts")
+            view["products"] = brief.get("products")
+    return view
 
 
 @router.post(
@@ -118,7 +115,7 @@ async def list_all(
 ) -> JSONResponse:
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
-    owner = _owner_filter(caller, services)
+    owner = owner_filter(caller, services)
     found = await services.store.list(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
@@ -148,21 +145,11 @@ async def download(
 ) -> Response:
     """The archive, once the gathering has ended and an archive exists. Supports Range."""
     gathering = await _find(reference, caller, services)
-    path = services.layout.archive(gathering.id)
-    if not gathering.has_archive or not await asyncio.to_thread(path.is_file):
-        raise ArchiveNotAvailable(_why_no_archive(gathering))
+    path = await archive_of(gathering, services)
     response = archive_response(path, name=gathering.archive_name)
     if request.method == "GET" and not request.headers.get("range"):
         services.metrics.bytes_served.inc(gathering.archive_size)
     return response
-
-
-def _why_no_archive(gathering: Gathering) -> str:
-    if not gathering.status.finished:
-        return f"gathering {gathering.id} is {gathering.status.value}; its archive is not ready"
-    if gathering.archive_removed:
-        return f"the archive of gathering {gathering.id} was {gathering.archive_removed}"
-    return f"gathering {gathering.id} has no archive ({gathering.error_reason or 'no data'})"
 
 
 @router.get(
