@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from isal import igzip
 
-from must_gather_api.errors import ExecutionFailed
+from must_gather_api.errors import ExecutionFailed, FailureKind
 
 _CHUNK = 1 << 20
 _COMPRESS_LEVEL = 1
@@ -30,6 +30,8 @@ _COMPRESS_LEVEL = 1
 
 class ArchiveTooLarge(ExecutionFailed):
     """The archive outgrew MAX_ARCHIVE_BYTES."""
+
+    kind = FailureKind.TOO_LARGE
 
 
 @dataclass(frozen=True)
