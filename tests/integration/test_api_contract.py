@@ -397,6 +397,21 @@ async def test_logs_return_the_whole_output(api: httpx2.AsyncClient) -> None:
 # -- the service routes -----------------------------------------------------------------
 
 
+async def test_the_duration_metric_says_the_kind_of_failure(api: httpx2.AsyncClient) -> None:
+    await api.post("/must-gather", json={"image": "fake/fail"})
+    await api.post("/must-gather", json={"image": "fake/ok"})
+    assert (await finished(api, 1))["error-reason"] == "gather exited with code 1"
+    await finished(api, 2)
+    failed = 'duration_seconds_count{failure="pod-failed",status="error"} 1.0'
+    completed = 'duration_seconds_count{failure="",status="completed"} 1.0'
+    # The runner records the metric just after the record; a few polls cover the gap.
+    for _ in range(50):
+        metrics = (await api.get("/metrics")).text
+        if failed in metrics and completed in metrics:
+            break
+    assert failed in metrics and completed in metrics, metrics
+
+
 async def test_banner_health_readiness_metrics_and_docs(api: httpx2.AsyncClient) -> None:
     assert (await api.get("/")).text.startswith("must-gather-api")
     assert (await api.get("/healthz")).text == "ok\n"

@@ -18,6 +18,7 @@ import tarfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Job, Outcome, Output
 
 
@@ -85,7 +86,7 @@ class FakeExecutor:
             return Outcome()
         if image == "fake/fail":
             (job.work_dir / "partial.txt").write_text("partial\n")
-            return Outcome(error_reason="gather exited with code 1")
+            return Outcome.failed(FailureKind.POD_FAILED, "gather exited with code 1")
         if image == "fake/empty":
             return Outcome()
         if image == "fake/block":
@@ -101,4 +102,4 @@ class FakeExecutor:
             return Outcome()
         if image == "fake/crash":
             raise RuntimeError("boom")
-        return Outcome(error_reason=f"the fake executor does not know {image!r}")
+        return Outcome.failed(FailureKind.REFUSED, f"the fake executor does not know {image!r}")

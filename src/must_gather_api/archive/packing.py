@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from must_gather_api.archive.index import ArchiveIndex, from_infos
 from must_gather_api.archive.seekable import MemberWriter
-from must_gather_api.errors import ExecutionFailed
+from must_gather_api.errors import ExecutionFailed, FailureKind
 
 _CHUNK = 1 << 20
 _COMPRESS_LEVEL = 1
@@ -32,6 +32,8 @@ _COMPRESS_LEVEL = 1
 
 class ArchiveTooLarge(ExecutionFailed):
     """The archive outgrew MAX_ARCHIVE_BYTES."""
+
+    kind = FailureKind.TOO_LARGE
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import logging
 
 from must_gather_api.archive import background, index, packing
 from must_gather_api.archive.naming import archive_name
-from must_gather_api.executors.base import Outcome
+from must_gather_api.errors import FailureKind
+from must_gather_api.executors.base import Failure, Outcome
 from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
@@ -81,31 +82,36 @@ async def finish(
     output: OutputLog,
     archive_filename: str,
     max_archive_bytes: int | None,
-) -> Gathering:
-    reason = outcome.error_reason
+) -> tuple[Gathering, Outcome]:
+    """The record as it ends, and the outcome with the archive's own failure, if any (only
+    when the gathering itself did not fail: its reason is the one worth reading)."""
     packed: packing.Packed | None = None
     try:
         packed = await background.run(
             _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
         )
     except packing.ArchiveTooLarge as e:
-        reason = reason or e.message
+        outcome = _unless_failed(outcome, Failure.of(e))
     except OSError as e:
         log.warning("gathering %d: %s", gathering.id, e)
-        reason = reason or _disk_error(e)
+        outcome = _unless_failed(outcome, Failure(FailureKind.STORAGE, _disk_error(e)))
     finally:
         await background.run(layout.remove_work, gathering.id)
     if packed is None:
         await asyncio.to_thread(layout.remove_archive, gathering.id)
-        reason = reason or NO_DATA
+        outcome = _unless_failed(outcome, Failure(FailureKind.NO_DATA, NO_DATA))
+        reason = outcome.error_reason
         output.line(f"[must-gather-api] no archive: {reason}")
     else:
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
         await _analyze(layout, gathering.id, output)
+    reason = outcome.error_reason
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
     status = Status.ERROR if reason else Status.COMPLETED
-    return await store.update(
+    # A client that sees the status change reads the whole output at once: write it first.
+    await output.flush()
+    record = await store.update(
         gathering.id,
         status=status,
         error_reason=reason,
@@ -116,3 +122,8 @@ async def finish(
         if packed
         else "",
     )
+    return record, outcome
+
+
+def _unless_failed(outcome: Outcome, failure: Failure) -> Outcome:
+    return outcome if not outcome.succeeded else outcome.with_failure(failure)

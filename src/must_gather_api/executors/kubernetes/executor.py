@@ -10,6 +10,7 @@ Whatever happens (failure, timeout, cancel) the namespace is deleted unless ``ke
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Coroutine
@@ -19,7 +20,8 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from must_gather_api.durations import format_duration
-from must_gather_api.executors.base import Job, Outcome, Output
+from must_gather_api.errors import FailureKind
+from must_gather_api.executors.base import INTERRUPTED, Failure, Job, Outcome, Output
 from must_gather_api.executors.kubernetes import (
     events_page,
     images,
@@ -43,8 +45,6 @@ from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.settings import GatherCredentials, Settings
 
 log = logging.getLogger(__name__)
-
-INTERRUPTED = "interrupted by a restart"
 
 
 @dataclass
@@ -120,7 +120,7 @@ class KubernetesExecutor:
             api = self._client(job)
         except GatherError as e:
             console.close()
-            return Outcome(error_reason=e.reason)
+            return Outcome(failures=(Failure.of(e),))
         calls = self._calls(api, started + job.timeout.total_seconds(), console)
         state = _State()
         return await self._supervise(
@@ -137,7 +137,7 @@ class KubernetesExecutor:
     ) -> Outcome:
         """Runs ``pods`` beside the keep-alive, then concludes; whatever happens (a failure,
         a refused token, a cancel) removes what the gathering created, and closes."""
-        reason = ""
+        outcome = Outcome()
         keep_alive = asyncio.create_task(
             waiting.keep_alive(calls, interval=self._timings.keep_alive_interval),
             name=f"gathering-{job.gathering_id}-keep-alive",
@@ -153,13 +153,15 @@ class KubernetesExecutor:
                     state.errors.append(refused)
             else:
                 gathering.result()
-            reason = await self._conclude(job, calls, console, state)
+            outcome = await self._conclude(job, calls, console, state)
         except asyncio.CancelledError:
             console.out("the gathering was cancelled; removing what it created in the cluster")
             raise
         except Exception as e:
             log.exception("gathering %d: the executor failed", job.gathering_id)
-            reason = f"the executor failed unexpectedly: {type(e).__name__}: {e}"
+            outcome = Outcome.failed(
+                FailureKind.INTERNAL, f"the executor failed unexpectedly: {type(e).__name__}: {e}"
+            )
         finally:
             for task in (gathering, keep_alive):
                 task.cancel()
@@ -167,9 +169,7 @@ class KubernetesExecutor:
             leftover = await asyncio.shield(self._clean_up(job, calls, console, state))
             await asyncio.shield(calls.close())
             console.close()
-        if leftover:
-            reason = f"{reason}; {leftover}" if reason else leftover
-        return Outcome(error_reason=reason)
+        return dataclasses.replace(outcome, left=leftover)
 
     async def recover(self, job: Job, output: Output) -> Outcome | None:
         """Attach again to the pods an earlier process left running (``service`` credentials);
@@ -220,7 +220,8 @@ class KubernetesExecutor:
         if not alive:
             state.errors.append(
                 GatherError(
-                    f"{INTERRUPTED}; its pods no longer run, so their data could not be copied"
+                    f"{INTERRUPTED}; its pods no longer run, so their data could not be copied",
+                    kind=FailureKind.INTERRUPTED,
                 )
             )
             state.early = True
@@ -264,13 +265,12 @@ class KubernetesExecutor:
         if not found_namespaces:
             await service.close()
             return None
-        reason = await recovery.abandon(
+        return await recovery.abandon(
             service,
             [n["metadata"]["name"] for n in found_namespaces],
             console,
             timeout=self._timings.cleanup_timeout,
         )
-        return Outcome(error_reason=reason)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -320,7 +320,7 @@ class KubernetesExecutor:
             chosen = await images.resolve_images(
                 calls,
                 images=options.image_names,
-                stream=options.image_stream.text if options.image_stream else "",
+                stream=options.image_stream.value if options.image_stream else None,
                 all_images=options.all_images,
                 fallback=self._settings.must_gather_image,
                 console=console,
@@ -365,29 +365,29 @@ class KubernetesExecutor:
 
     async def _conclude(
         self, job: Job, calls: ClusterCalls, console: Console, state: _State
-    ) -> str:
+    ) -> Outcome:
         await asyncio.to_thread(events_page.write_page, job.work_dir)
         if not state.early:
             await asyncio.to_thread(console.stamp)
-        reasons = [error.reason for error in state.errors]
+        outcome = Outcome(failures=tuple(Failure.of(error) for error in state.errors))
         if state.errors and (job.options.command is None or state.early):
-            console.out("Error running must-gather collection: " + "; ".join(reasons))
+            console.out("Error running must-gather collection: " + outcome.error_reason)
             inspected = await inspecting.fallback(
                 calls.bounded(calls.deadline + self._margin), job.work_dir, console
             )
-            reasons.append(inspected)
-        return "; ".join(reasons)
+            outcome = dataclasses.replace(outcome, gathered=(inspected,))
+        return outcome
 
     async def _clean_up(
         self, job: Job, calls: ClusterCalls, console: Console, state: _State
-    ) -> str:
+    ) -> tuple[Failure, ...]:
         """Deletes the temporary namespace (its binding goes with it); says what is left."""
         place = state.place
         if place is None or not place.temporary:
-            return ""
+            return ()
         if job.options.keep:
             console.out(f"keeping namespace/{place.name} as asked (keep)")
-            return ""
+            return ()
         return await recovery.delete_namespaces(
             calls,
             [place.name],

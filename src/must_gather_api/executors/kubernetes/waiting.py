@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from must_gather_api.errors import FailureKind
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import (
@@ -68,7 +69,9 @@ async def wait_started(
             detail = ": ".join(
                 part for part in (str(waiting["reason"]), str(waiting.get("message") or "")) if part
             )
-            raise PodNotStarted(f"unable to pull image {image}: {detail}")
+            raise PodNotStarted(
+                f"unable to pull image {image}: {detail}", kind=FailureKind.IMAGE_PULL
+            )
         if "running" in state or "terminated" in state:
             return pod
         if time.monotonic() + interval >= calls.deadline:
