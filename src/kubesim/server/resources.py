@@ -99,10 +99,31 @@ async def handle(request: web.Request) -> web.StreamResponse:
                 kubelet.delete_pod(namespace, info.name, grace_period_seconds=grace)
             )
         obj = state.store.delete(kind, info.name, namespace=namespace)
-        return json_response(obj)
+        if kind.returns_deleted or kind == kinds.NAMESPACES:
+            # A namespace answers with itself, Terminating, while it is finalized.
+            return json_response(obj)
+        return json_response(deleted_status(kind, obj))
     if info.verb == "deletecollection":
         return _delete_collection(request, state, kind, namespace)
     raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def deleted_status(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """What a registry without ``ReturnDeletedObject`` answers: details name the resource
+    (plural) in ``kind``, as finalizeDelete in the apiserver's generic registry does."""
+    meta = obj["metadata"]
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": meta["name"],
+            "group": kind.group,
+            "kind": kind.plural,
+            "uid": meta.get("uid", ""),
+        },
+    }
 
 
 def _keep_status(kind: Kind, stored: dict[str, Any], new: dict[str, Any]) -> None:
