@@ -64,7 +64,6 @@ async def test_delete_answers_status_except_for_kinds_that_return_the_object(
 # -- watch history -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: watch history (issue 14)")
 @pytest.mark.asyncio
 async def test_watch_replays_each_object_as_it_was_at_its_version(
     official: client.ApiClient,
@@ -102,7 +101,6 @@ async def test_watch_replays_each_object_as_it_was_at_its_version(
     assert versions == sorted(set(versions)) and versions[0] > int(start)
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: watch history (issue 14)")
 @pytest.mark.asyncio
 async def test_watch_replay_of_a_deleted_namespace_shows_it_active_first(
     official: client.ApiClient,
