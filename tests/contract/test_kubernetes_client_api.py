@@ -133,7 +133,6 @@ async def test_watch_replay_of_a_deleted_namespace_shows_it_active_first(
 # -- pagination ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: pagination (issue 14)")
 @pytest.mark.asyncio
 async def test_list_pages_come_from_one_snapshot(
     bare_cluster: Cluster, official: client.ApiClient
@@ -166,7 +165,6 @@ async def test_list_pages_come_from_one_snapshot(
     assert everything.metadata._continue is None
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: pagination (issue 14)")
 @pytest.mark.asyncio
 async def test_an_expired_continue_token_is_410_gone(
     bare_cluster: Cluster, official: client.ApiClient

@@ -14,7 +14,7 @@ from kubesim.appkeys import KUBELET_KEY
 from kubesim.errors import BadRequest, Forbidden, Gone, MethodNotAllowed, NotFound
 from kubesim.kinds import Kind
 from kubesim.selectors import field_matcher, label_matcher
-from kubesim.server import mutation, protobuf, tables
+from kubesim.server import mutation, paging, protobuf, tables
 from kubesim.server.routing import RequestInfo
 from kubesim.server.state import INFO_KEY, STATE_KEY, ServerState
 
@@ -258,18 +258,32 @@ def _selected(
 def _list(
     request: web.Request, state: ServerState, kind: Kind, namespace: str | None
 ) -> web.Response:
-    rv = state.store.resource_version
-    items = _selected(request, state, kind, namespace)
+    query = request.query
+    limit = paging.parse_limit(query.get("limit"))
+    counted = not (query.get("labelSelector") or query.get("fieldSelector"))
+    token = query.get("continue")
+    if token:
+        page = state.pager.next(token, limit=limit, counted=counted)
+    else:
+        rv = state.store.resource_version
+        items = _selected(request, state, kind, namespace)
+        page = state.pager.first(items, resource_version=rv, limit=limit, counted=counted)
     if tables.wants_table(request.headers.get("Accept", "")):
-        return json_response(tables.table(kind, items, resource_version=rv, request=request))
-    return json_response(
-        {
+        body = tables.table(
+            kind, page.items, resource_version=page.resource_version, request=request
+        )
+    else:
+        body = {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": rv},
-            "items": items,
+            "metadata": {"resourceVersion": page.resource_version},
+            "items": page.items,
         }
-    )
+    if page.continue_token is not None:
+        body["metadata"]["continue"] = page.continue_token
+    if page.remaining is not None:
+        body["metadata"]["remainingItemCount"] = page.remaining
+    return json_response(body)
 
 
 def _maybe_table(request: web.Request, kind: Kind, obj: dict[str, Any]) -> web.Response:
