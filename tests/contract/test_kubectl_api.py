@@ -224,3 +224,16 @@ async def test_api_resources_list_openshift_groups_only_on_openshift(
         assert not openshift_names & names
         missing = await kubectl(cluster, "get", "--raw", "/apis/config.openshift.io/v1")
         assert missing.returncode == 1
+
+
+@pytest.mark.asyncio
+async def test_get_in_chunks_follows_continue_tokens(
+    api_cluster: Cluster, kubectl: KubectlRunner
+) -> None:
+    expected = {n["metadata"]["name"] for n in api_cluster.store.list(kinds.NAMESPACES)}
+    assert len(expected) > 4
+    result = await kubectl(api_cluster, "get", "namespaces", "--chunk-size=2", "-o", "name")
+    names = {line.removeprefix("namespace/") for line in result.check().stdout.split()}
+    assert names == expected
+    lists = [r for r in api_cluster.audit if r.verb == "list" and r.resource == "namespaces"]
+    assert len(lists) == (len(expected) + 1) // 2

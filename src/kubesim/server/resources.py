@@ -14,7 +14,7 @@ from kubesim.appkeys import KUBELET_KEY
 from kubesim.errors import BadRequest, Forbidden, Gone, MethodNotAllowed, NotFound
 from kubesim.kinds import Kind
 from kubesim.selectors import field_matcher, label_matcher
-from kubesim.server import mutation, protobuf, tables
+from kubesim.server import mutation, paging, protobuf, tables
 from kubesim.server.routing import RequestInfo
 from kubesim.server.state import INFO_KEY, STATE_KEY, ServerState
 
@@ -99,10 +99,31 @@ async def handle(request: web.Request) -> web.StreamResponse:
                 kubelet.delete_pod(namespace, info.name, grace_period_seconds=grace)
             )
         obj = state.store.delete(kind, info.name, namespace=namespace)
-        return json_response(obj)
+        if kind.returns_deleted or kind == kinds.NAMESPACES:
+            # A namespace answers with itself, Terminating, while it is finalized.
+            return json_response(obj)
+        return json_response(deleted_status(kind, obj))
     if info.verb == "deletecollection":
         return _delete_collection(request, state, kind, namespace)
     raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def deleted_status(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """What a registry without ``ReturnDeletedObject`` answers: details name the resource
+    (plural) in ``kind``, as finalizeDelete in the apiserver's generic registry does."""
+    meta = obj["metadata"]
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": meta["name"],
+            "group": kind.group,
+            "kind": kind.plural,
+            "uid": meta.get("uid", ""),
+        },
+    }
 
 
 def _keep_status(kind: Kind, stored: dict[str, Any], new: dict[str, Any]) -> None:
@@ -237,18 +258,32 @@ def _selected(
 def _list(
     request: web.Request, state: ServerState, kind: Kind, namespace: str | None
 ) -> web.Response:
-    rv = state.store.resource_version
-    items = _selected(request, state, kind, namespace)
+    query = request.query
+    limit = paging.parse_limit(query.get("limit"))
+    counted = not (query.get("labelSelector") or query.get("fieldSelector"))
+    token = query.get("continue")
+    if token:
+        page = state.pager.next(token, limit=limit, counted=counted)
+    else:
+        rv = state.store.resource_version
+        items = _selected(request, state, kind, namespace)
+        page = state.pager.first(items, resource_version=rv, limit=limit, counted=counted)
     if tables.wants_table(request.headers.get("Accept", "")):
-        return json_response(tables.table(kind, items, resource_version=rv, request=request))
-    return json_response(
-        {
+        body = tables.table(
+            kind, page.items, resource_version=page.resource_version, request=request
+        )
+    else:
+        body = {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": rv},
-            "items": items,
+            "metadata": {"resourceVersion": page.resource_version},
+            "items": page.items,
         }
-    )
+    if page.continue_token is not None:
+        body["metadata"]["continue"] = page.continue_token
+    if page.remaining is not None:
+        body["metadata"]["remainingItemCount"] = page.remaining
+    return json_response(body)
 
 
 def _maybe_table(request: web.Request, kind: Kind, obj: dict[str, Any]) -> web.Response:
