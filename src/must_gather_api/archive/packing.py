@@ -93,7 +93,8 @@ def adopt(source: Path, destination: Path, *, partial: Path, limit: int | None) 
 def pack(
     tree: Path, destination: Path, *, partial: Path, limit: int | None, top: str = "must-gather"
 ) -> Packed:
-    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``."""
+    """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
+    ``destination``."""
     entries = 0
     try:
         with partial.open("wb") as raw:
@@ -125,15 +126,17 @@ def pack(
 
 def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
     found: list[tuple[Path, tarfile.TarInfo]] = []
-    root_info = tarfile.TarInfo(top)
-    root_info.type = tarfile.DIRTYPE
-    root_info.mode = 0o755
-    found.append((tree, root_info))
+    if top:
+        root_info = tarfile.TarInfo(top)
+        root_info.type = tarfile.DIRTYPE
+        root_info.mode = 0o755
+        found.append((tree, root_info))
+    prefix = f"{top}/" if top else ""
     for directory, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(dirs) + sorted(files):
             path = Path(directory, name)
-            info = _info(path, f"{top}/{path.relative_to(tree).as_posix()}")
+            info = _info(path, f"{prefix}{path.relative_to(tree).as_posix()}")
             if info is not None:
                 found.append((path, info))
     return found

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from pathlib import Path
 
-from must_gather_api.archive import background, packing
+from must_gather_api.archive import background, packing, vetting
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
 from must_gather_api.gatherings.layout import Layout
@@ -23,18 +24,39 @@ log = logging.getLogger(__name__)
 NO_DATA = "the gathering produced no data"
 
 
-def _make_archive(
-    layout: Layout, gathering_id: int, *, filename: str, limit: int | None
+def _has_data(tree: Path) -> bool:
+    return tree.is_dir() and any(tree.iterdir())
+
+
+async def _make_archive(
+    layout: Layout,
+    gathering_id: int,
+    output: OutputLog,
+    *,
+    filename: str,
+    limit: int | None,
+    max_entries: int | None,
 ) -> packing.Packed | None:
     tree = layout.work_dir(gathering_id)
-    if not tree.is_dir() or not any(tree.iterdir()):
+    if not await asyncio.to_thread(_has_data, tree):
         return None
     destination = layout.archive(gathering_id)
     partial = layout.partial_archive(gathering_id)
-    own = packing.find_packed_archive(tree, filename)
-    if own is not None:
-        return packing.adopt(own, destination, partial=partial, limit=limit)
-    return packing.pack(tree, destination, partial=partial, limit=limit)
+    own = await background.run(packing.find_packed_archive, tree, filename)
+    if own is None:
+        return await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
+    served = await vetting.serve_own(
+        own,
+        tree,
+        destination,
+        partial=partial,
+        scratch=layout.repack_dir(gathering_id),
+        limit=limit,
+        max_entries=max_entries,
+    )
+    if served.note:
+        output.line(f"[must-gather-api] {served.note}")
+    return served.packed
 
 
 def _disk_error(error: OSError) -> str:
@@ -52,12 +74,18 @@ async def finish(
     output: OutputLog,
     archive_filename: str,
     max_archive_bytes: int | None,
+    max_archive_entries: int | None = None,
 ) -> Gathering:
     reason = outcome.error_reason
     packed: packing.Packed | None = None
     try:
-        packed = await background.run(
-            _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
+        packed = await _make_archive(
+            layout,
+            gathering.id,
+            output,
+            filename=archive_filename,
+            limit=max_archive_bytes,
+            max_entries=max_archive_entries,
         )
     except packing.ArchiveTooLarge as e:
         reason = reason or e.message

@@ -4,6 +4,7 @@
     <data_dir>/gatherings/<id>/work/           the gathered tree, as the executor wrote it
     <data_dir>/gatherings/<id>/archive         the archive served by /data
     <data_dir>/gatherings/<id>/archive.partial the archive while it is written
+    <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
 
 Paths are derived from the id and never stored or shown, so no response can reveal
 the filesystem and a record cannot point outside DATA_DIR.
@@ -38,6 +39,10 @@ class Layout:
 
     def partial_archive(self, gathering_id: int) -> Path:
         return self.directory(gathering_id) / "archive.partial"
+
+    def repack_dir(self, gathering_id: int) -> Path:
+        """Where an image's own archive is unpacked to be packed again safely."""
+        return self.directory(gathering_id) / "repack"
 
     def prepare(self, gathering_id: int) -> Path:
         """A fresh, empty directory for a new gathering (blocking: call off the loop)."""

@@ -41,6 +41,7 @@ class RunnerOptions:
     flush_interval: timedelta = timedelta(seconds=1)
     archive_filename: str = "must-gather.tar.gz"
     max_archive_bytes: int | None = None
+    max_archive_entries: int | None = None
 
 
 @dataclass
@@ -223,6 +224,7 @@ class Runner:
                     output=output,
                     archive_filename=self._options.archive_filename,
                     max_archive_bytes=self._options.max_archive_bytes,
+                    max_archive_entries=self._options.max_archive_entries,
                 )
             finally:
                 self._running.pop(gathering.id, None)

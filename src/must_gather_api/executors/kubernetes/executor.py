@@ -301,6 +301,7 @@ class KubernetesExecutor:
                 source_dir=job.source_dir,
                 deadline=calls.deadline + self._margin,
                 limit=self._limit,
+                max_entries=self._settings.max_archive_entries or None,
             ),
             poll_interval=self._timings.poll_interval,
             delete_pods=delete_pods,
