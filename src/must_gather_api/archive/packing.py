@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -124,13 +125,13 @@ def pack(
     return Packed(size=counted.size, sha256=counted.digest.hexdigest(), entries=entries)
 
 
-def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
-    found: list[tuple[Path, tarfile.TarInfo]] = []
+def _entries(tree: Path, top: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+    """Each entry as the walk finds it: none is kept, so a million files cost no memory."""
     if top:
         root_info = tarfile.TarInfo(top)
         root_info.type = tarfile.DIRTYPE
         root_info.mode = 0o755
-        found.append((tree, root_info))
+        yield tree, root_info
     prefix = f"{top}/" if top else ""
     for directory, dirs, files in os.walk(tree):
         dirs.sort()
@@ -138,8 +139,7 @@ def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
             path = Path(directory, name)
             info = _info(path, f"{prefix}{path.relative_to(tree).as_posix()}")
             if info is not None:
-                found.append((path, info))
-    return found
+                yield path, info
 
 
 def _info(path: Path, arcname: str) -> tarfile.TarInfo | None:

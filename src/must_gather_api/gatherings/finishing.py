@@ -18,6 +18,7 @@ from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.reasons import public_reason
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ async def finish(
     max_archive_bytes: int | None,
     max_archive_entries: int | None = None,
 ) -> Gathering:
-    reason = outcome.error_reason
+    reason = public_reason(outcome.error_reason, hidden=[layout.data_dir])
     packed: packing.Packed | None = None
     try:
         packed = await _make_archive(
@@ -102,6 +103,7 @@ async def finish(
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
+    reason = public_reason(reason, hidden=[layout.data_dir])
     status = Status.ERROR if reason else Status.COMPLETED
     return await store.update(
         gathering.id,

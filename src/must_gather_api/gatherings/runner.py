@@ -26,6 +26,7 @@ from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.reasons import UNEXPECTED, public_reason
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,10 @@ class Runner:
             current = await self._store.get(gathering_id)
             if not current.status.finished:
                 await self._store.update(
-                    gathering_id, status=Status.ERROR, error_reason=reason, finished_at=now()
+                    gathering_id,
+                    status=Status.ERROR,
+                    error_reason=public_reason(reason, hidden=[self._layout.data_dir]),
+                    finished_at=now(),
                 )
         except Exception:
             log.exception("gathering %d: cannot record the failure either", gathering_id)
@@ -246,7 +250,7 @@ class Runner:
             return Outcome(error_reason=running.cancel_reason or CANCELLED)
         if (error := task.exception()) is not None:
             log.error("the executor failed", exc_info=error)
-            return Outcome(error_reason=f"the executor failed unexpectedly: {error}")
+            return Outcome(error_reason=UNEXPECTED)
         outcome = task.result()
         return outcome if outcome is not None else Outcome(error_reason=INTERRUPTED)
 

@@ -40,6 +40,7 @@ from must_gather_api.executors.kubernetes.processing import (
     process_all,
 )
 from must_gather_api.kube.access import ClusterAccess
+from must_gather_api.reasons import UNEXPECTED
 from must_gather_api.settings import GatherCredentials, Settings
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,9 @@ class KubernetesExecutor:
         except asyncio.CancelledError:
             console.out("the gathering was cancelled; removing what it created in the cluster")
             raise
-        except Exception as e:
+        except Exception:  # logged; its text may name files of the service, so not shown
             log.exception("gathering %d: the executor failed", job.gathering_id)
-            reason = f"the executor failed unexpectedly: {type(e).__name__}: {e}"
+            reason = UNEXPECTED
         finally:
             for task in (gathering, keep_alive):
                 task.cancel()
