@@ -159,6 +159,7 @@ def create_app(
                     flush_interval=settings.output_flush_interval,
                     archive_filename=settings.archive_filename,
                     max_archive_bytes=settings.max_archive_bytes,
+                    max_archive_entries=settings.max_archive_entries or None,
                 ),
                 on_finished=metrics.finished,
             )

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         "20Gi",  # type: ignore[assignment]  # parsed like the environment's value
         description="Largest archive (and copy) one gathering may produce; 0: no limit.",
     )
+    max_archive_entries: int = Field(
+        2_000_000,
+        ge=0,
+        description="Most entries (files, directories, links) one gathering may hold; 0: no limit.",
+    )
 
     # -- runner --------------------------------------------------------------------
     max_concurrent_gatherings: int = Field(

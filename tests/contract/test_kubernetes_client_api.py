@@ -10,10 +10,10 @@ import json
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from official import call, config_map, raw
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
+from support.official import call, config_map, raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -184,7 +184,7 @@ async def test_an_expired_continue_token_is_410_gone(
             core.list_namespaced_config_map, "default", limit=1, _continue=first.metadata._continue
         )
     assert caught.value.status == 410
-    body = json.loads(caught.value.body)
+    body = json.loads(str(caught.value.body))
     assert (body["reason"], body["code"]) == ("Expired", 410)
     with pytest.raises(ApiException) as garbled:
         await call(core.list_namespaced_config_map, "default", limit=1, _continue="garbage")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import tarfile
 from collections.abc import AsyncIterator
@@ -323,6 +324,33 @@ async def test_an_archive_the_image_packed_is_served_as_is(api: httpx2.AsyncClie
     assert body["archive-name"] == "must-gather.tar.gz"
     with tarfile.open(fileobj=BytesIO((await api.get("/must-gather/1/data")).content)) as tar:
         assert tar.getnames() == ["must-gather/plan.yaml"]
+
+
+async def test_an_image_archive_with_unsafe_members_is_re_packed(api: httpx2.AsyncClient) -> None:
+    await api.post("/must-gather", json={"image": "fake/unsafe-archive"})
+    body = await finished(api, 1)
+    assert body["status"] == "completed", body["error-reason"]
+    assert "held 7 unsafe entries" in body["exec-output"]
+    data = (await api.get("/must-gather/1/data")).content
+    assert hashlib.sha256(data).hexdigest() == body["archive-sha256"]
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        members = tar.getmembers()
+    assert "must-gather/ok.txt" in [m.name for m in members]
+    for member in members:
+        assert member.isreg() or member.isdir(), member.name
+        assert not member.name.startswith("/") and ".." not in member.name.split("/")
+        assert not member.mode & 0o6000, member.name
+
+
+async def test_an_error_reason_names_no_file_and_no_exception_class(
+    api: httpx2.AsyncClient,
+) -> None:
+    await api.post("/must-gather", json={"image": "fake/leaks-a-path"})
+    body = await finished(api, 1)
+    assert body["status"] == "error"
+    reason = body["error-reason"]
+    assert reason.startswith("the executor failed: No such file or directory"), reason
+    assert "gatherings/1" not in reason and "Error" not in reason and "[Errno" not in reason
 
 
 async def test_no_archive_while_running(api: httpx2.AsyncClient, executor: FakeExecutor) -> None:

@@ -36,7 +36,7 @@ class IndexUnreadable(Exception):
     """The archive (or its index) cannot be read as a tar.gz."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     path: str
     type: str
@@ -73,26 +73,44 @@ def clean_name(name: str) -> str | None:
     return name
 
 
+class Builder:
+    """The index, member by member as the archive is written: no TarInfo is kept, so the
+    memory a member costs is its small ``Member`` alone."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, Member] = {}
+
+    def add(self, info: tarfile.TarInfo) -> None:
+        """A tar member whose ``offset_data`` is set, in archive order."""
+        path = clean_name(info.name)
+        if path is None:
+            return
+        self._found.pop(path, None)  # a later member of that name is the one extraction keeps
+        member = _member(path, info, self._found)
+        if member is not None:
+            self._found[path] = member
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def finish(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex:
+        status = archive.stat()
+        return ArchiveIndex(
+            members=tuple(self._found.values()),
+            checkpoints=tuple(checkpoints),
+            archive_size=status.st_size,
+            archive_mtime_ns=status.st_mtime_ns,
+        )
+
+
 def from_infos(
     infos: Iterable[tarfile.TarInfo], checkpoints: Iterable[Checkpoint], archive: Path
 ) -> ArchiveIndex:
     """The index of tar members whose ``offset_data`` is set, in archive order."""
-    found: dict[str, Member] = {}
+    builder = Builder()
     for info in infos:
-        path = clean_name(info.name)
-        if path is None:
-            continue
-        found.pop(path, None)  # a later member of that name is the one extraction keeps
-        member = _member(path, info, found)
-        if member is not None:
-            found[path] = member
-    status = archive.stat()
-    return ArchiveIndex(
-        members=tuple(found.values()),
-        checkpoints=tuple(checkpoints),
-        archive_size=status.st_size,
-        archive_mtime_ns=status.st_mtime_ns,
-    )
+        builder.add(info)
+    return builder.finish(checkpoints, archive)
 
 
 def _member(path: str, info: tarfile.TarInfo, earlier: dict[str, Member]) -> Member | None:

@@ -18,11 +18,12 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from must_gather_api.archive.index import ArchiveIndex, from_infos
+from must_gather_api.archive.index import ArchiveIndex, Builder
 from must_gather_api.archive.seekable import MemberWriter
 from must_gather_api.errors import ExecutionFailed, FailureKind
 
@@ -99,8 +100,10 @@ def adopt(source: Path, destination: Path, *, partial: Path, limit: int | None) 
 def pack(
     tree: Path, destination: Path, *, partial: Path, limit: int | None, top: str = "must-gather"
 ) -> Packed:
-    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``."""
-    added: list[tarfile.TarInfo] = []
+    """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
+    ``destination``, indexing each member as it is written."""
+    entries = 0
+    indexed = Builder()
     try:
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
@@ -120,7 +123,8 @@ def pack(
                         info.offset_data = tar.offset - padded
                     else:
                         tar.addfile(info)
-                    added.append(info)
+                    entries += 1
+                    indexed.add(info)
             compressed.close()
             raw.flush()
             os.fsync(raw.fileno())
@@ -131,25 +135,26 @@ def pack(
     return Packed(
         size=counted.size,
         sha256=counted.digest.hexdigest(),
-        entries=len(added),
-        index=from_infos(added, compressed.checkpoints, destination),
+        entries=entries,
+        index=indexed.finish(compressed.checkpoints, destination),
     )
 
 
-def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
-    found: list[tuple[Path, tarfile.TarInfo]] = []
-    root_info = tarfile.TarInfo(top)
-    root_info.type = tarfile.DIRTYPE
-    root_info.mode = 0o755
-    found.append((tree, root_info))
+def _entries(tree: Path, top: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+    """Each entry as the walk finds it: none is kept, so a million files cost no memory."""
+    if top:
+        root_info = tarfile.TarInfo(top)
+        root_info.type = tarfile.DIRTYPE
+        root_info.mode = 0o755
+        yield tree, root_info
+    prefix = f"{top}/" if top else ""
     for directory, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(dirs) + sorted(files):
             path = Path(directory, name)
-            info = _info(path, f"{top}/{path.relative_to(tree).as_posix()}")
+            info = _info(path, f"{prefix}{path.relative_to(tree).as_posix()}")
             if info is not None:
-                found.append((path, info))
-    return found
+                yield path, info
 
 
 def _info(path: Path, arcname: str) -> tarfile.TarInfo | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from pathlib import Path
 
-from must_gather_api.archive import background, index, packing
+from must_gather_api.archive import background, index, packing, vetting
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Failure, Outcome
@@ -19,26 +20,48 @@ from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.reasons import public_reason
 
 log = logging.getLogger(__name__)
 
 NO_DATA = "the gathering produced no data"
 
 
-def _make_archive(
-    layout: Layout, gathering_id: int, *, filename: str, limit: int | None
+def _has_data(tree: Path) -> bool:
+    return tree.is_dir() and any(tree.iterdir())
+
+
+async def _make_archive(
+    layout: Layout,
+    gathering_id: int,
+    output: OutputLog,
+    *,
+    filename: str,
+    limit: int | None,
+    max_entries: int | None,
 ) -> packing.Packed | None:
     tree = layout.work_dir(gathering_id)
-    if not tree.is_dir() or not any(tree.iterdir()):
+    if not await asyncio.to_thread(_has_data, tree):
         return None
     destination = layout.archive(gathering_id)
     partial = layout.partial_archive(gathering_id)
-    own = packing.find_packed_archive(tree, filename)
-    if own is not None:
-        packed = packing.adopt(own, destination, partial=partial, limit=limit)
+    own = await background.run(packing.find_packed_archive, tree, filename)
+    if own is None:
+        packed = await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
     else:
-        packed = packing.pack(tree, destination, partial=partial, limit=limit)
-    _write_index(layout, gathering_id, packed)
+        served = await vetting.serve_own(
+            own,
+            tree,
+            destination,
+            partial=partial,
+            scratch=layout.repack_dir(gathering_id),
+            limit=limit,
+            max_entries=max_entries,
+        )
+        if served.note:
+            output.line(f"[must-gather-api] {served.note}")
+        packed = served.packed
+    await background.run(_write_index, layout, gathering_id, packed)
     return packed
 
 
@@ -82,13 +105,19 @@ async def finish(
     output: OutputLog,
     archive_filename: str,
     max_archive_bytes: int | None,
+    max_archive_entries: int | None = None,
 ) -> tuple[Gathering, Outcome]:
     """The record as it ends, and the outcome with the archive's own failure, if any (only
     when the gathering itself did not fail: its reason is the one worth reading)."""
     packed: packing.Packed | None = None
     try:
-        packed = await background.run(
-            _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
+        packed = await _make_archive(
+            layout,
+            gathering.id,
+            output,
+            filename=archive_filename,
+            limit=max_archive_bytes,
+            max_entries=max_archive_entries,
         )
     except packing.ArchiveTooLarge as e:
         outcome = _unless_failed(outcome, Failure.of(e))
@@ -108,6 +137,7 @@ async def finish(
     reason = outcome.error_reason
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
+    reason = public_reason(reason, hidden=[layout.data_dir])
     status = Status.ERROR if reason else Status.COMPLETED
     # A client that sees the status change reads the whole output at once: write it first.
     await output.flush()

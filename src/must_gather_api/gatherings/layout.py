@@ -7,6 +7,7 @@
     <data_dir>/gatherings/<id>/archive.index   its members and restart points (archive.index)
     <data_dir>/gatherings/<id>/summary.json    the findings of analysis over it
     <data_dir>/gatherings/<id>/summary.brief.json  their counts, for the gathering object
+    <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
 
 Paths are derived from the id and never stored or shown, so no response can reveal
 the filesystem and a record cannot point outside DATA_DIR.
@@ -50,6 +51,10 @@ class Layout:
 
     def summary_brief(self, gathering_id: int) -> Path:
         return self.directory(gathering_id) / "summary.brief.json"
+
+    def repack_dir(self, gathering_id: int) -> Path:
+        """Where an image's own archive is unpacked to be packed again safely."""
+        return self.directory(gathering_id) / "repack"
 
     def prepare(self, gathering_id: int) -> Path:
         """A fresh, empty directory for a new gathering (blocking: call off the loop)."""

@@ -26,6 +26,7 @@ from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.reasons import UNEXPECTED, public_reason
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class RunnerOptions:
     flush_interval: timedelta = timedelta(seconds=1)
     archive_filename: str = "must-gather.tar.gz"
     max_archive_bytes: int | None = None
+    max_archive_entries: int | None = None
 
 
 @dataclass
@@ -181,7 +183,10 @@ class Runner:
             current = await self._store.get(gathering_id)
             if not current.status.finished:
                 await self._store.update(
-                    gathering_id, status=Status.ERROR, error_reason=reason, finished_at=now()
+                    gathering_id,
+                    status=Status.ERROR,
+                    error_reason=public_reason(reason, hidden=[self._layout.data_dir]),
+                    finished_at=now(),
                 )
         except Exception:
             log.exception("gathering %d: cannot record the failure either", gathering_id)
@@ -222,6 +227,7 @@ class Runner:
                     output=output,
                     archive_filename=self._options.archive_filename,
                     max_archive_bytes=self._options.max_archive_bytes,
+                    max_archive_entries=self._options.max_archive_entries,
                 )
                 # Before the runner counts as idle: a stop cancels the workers then.
                 if self._on_finished is not None:
@@ -247,9 +253,7 @@ class Runner:
             return Outcome(failures=(failure,))
         if (error := task.exception()) is not None:
             log.error("the executor failed", exc_info=error)
-            return Outcome.failed(
-                FailureKind.INTERNAL, f"the executor failed unexpectedly: {error}"
-            )
+            return Outcome.failed(FailureKind.INTERNAL, UNEXPECTED)
         outcome = task.result()
         return (
             outcome if outcome is not None else Outcome.failed(FailureKind.INTERRUPTED, INTERRUPTED)

@@ -42,6 +42,7 @@ from must_gather_api.executors.kubernetes.processing import (
     process_all,
 )
 from must_gather_api.kube.access import ClusterAccess
+from must_gather_api.reasons import UNEXPECTED
 from must_gather_api.settings import GatherCredentials, Settings
 
 log = logging.getLogger(__name__)
@@ -157,11 +158,9 @@ class KubernetesExecutor:
         except asyncio.CancelledError:
             console.out("the gathering was cancelled; removing what it created in the cluster")
             raise
-        except Exception as e:
+        except Exception:  # logged; its text may name files of the service, so not shown
             log.exception("gathering %d: the executor failed", job.gathering_id)
-            outcome = Outcome.failed(
-                FailureKind.INTERNAL, f"the executor failed unexpectedly: {type(e).__name__}: {e}"
-            )
+            outcome = Outcome.failed(FailureKind.INTERNAL, UNEXPECTED)
         finally:
             for task in (gathering, keep_alive):
                 task.cancel()
@@ -309,6 +308,7 @@ class KubernetesExecutor:
                 source_dir=job.options.source_directory,
                 deadline=calls.deadline + self._margin,
                 limit=self._limit,
+                max_entries=self._settings.max_archive_entries or None,
             ),
             poll_interval=self._timings.poll_interval,
             delete_pods=delete_pods,
