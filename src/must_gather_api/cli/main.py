@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from must_gather_api.cli import client_commands, serving, settings_help
+from must_gather_api.cli import archive_commands, client_commands, serving, settings_help
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import AuthMode, load_settings
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(client_commands.app)
+app.add_typer(archive_commands.app)
 
 
 class Server(StrEnum):
