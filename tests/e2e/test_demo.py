@@ -91,10 +91,26 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             )
             with tarfile.open(tmp_path / targeted["archive-name"]) as tar:
                 assert any("crs/plan/prod-cold-migration.yaml" in n for n in tar.getnames())
+            await read_on_the_server(lines, cwd=tmp_path, port=port)
         finally:
             demo.send_signal(signal.SIGINT)
             code = await asyncio.wait_for(demo.wait(), 60)
     assert code == 0, log.read_text()
+
+
+async def read_on_the_server(lines: list[str], *, cwd: Path, port: int) -> None:
+    """The README's lines that read gathering 1 on the server name the demo's faults."""
+    files_line = next(line for line in lines if "/files?" in line)
+    listed = json.loads(await shell(files_line, cwd=cwd, port=port))
+    assert 0 < len(listed["items"]) <= 20 < listed["total"]
+    summary_line = next(line for line in lines if line.endswith("/summary"))
+    summary = json.loads(await shell(summary_line, cwd=cwd, port=port))
+    objects = {f["object"] for f in summary["findings"] if f["severity"] == "error"}
+    assert {"Node/worker-2", "ClusterOperator/authentication"} <= objects, summary
+    cli_line = next(line for line in lines if line.startswith("must-gather-api summary"))
+    command = cli_line.replace("must-gather-api", f"{sys.executable} -m must_gather_api", 1)
+    table = await shell(command, cwd=cwd, port=port)
+    assert "NotReady" in table and "CrashLoopBackOff" in table and "in 10 days" in table, table
 
 
 async def wait_for_end(gathering_id: int, *, cwd: Path, port: int) -> dict[str, object]:

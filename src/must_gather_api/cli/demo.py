@@ -102,6 +102,9 @@ Try, in another terminal:
   curl -s {auth} {url}/must-gather/1/logs          # the whole output
   curl -s {auth} -OJ {url}/must-gather/1/data      # saves must-gather.tar.gz here
   curl -s {auth} {url}/must-gather                 # the list
+  curl -s {auth} "{url}/must-gather/1/files?prefix=must-gather/&limit=20"   # its files
+  curl -s {auth} {url}/must-gather/1/summary       # what is wrong in the cluster
+  must-gather-api summary 1 --server {url} --token {ADMIN_TOKEN}
 
 Stop with Ctrl-C.
 """
@@ -110,7 +113,10 @@ Stop with Ctrl-C.
 async def run(*, port: int, state_dir: Path | None, openshift: bool) -> None:
     state = state_dir or Path(tempfile.mkdtemp(prefix="must-gather-api-demo-"))
     state.mkdir(parents=True, exist_ok=True)
-    options = ClusterOptions(state_dir=state / "kubesim", openshift=openshift)
+    # The known faults too, so that a gathering's summary has something to say.
+    options = ClusterOptions(
+        state_dir=state / "kubesim", openshift=openshift, seed_faults=openshift
+    )
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state)
         settings = demo_settings(state, service_kubeconfig, port=port)
