@@ -60,20 +60,29 @@ class ArchiveFiles:
                 self._parsed[path] = None
         return self._parsed[path]
 
+    def documents(self, path: str) -> Iterator[dict[str, Any]]:
+        """The objects of one YAML file: a single object, or the items of a list (which get
+        the list's apiVersion and kind when they lack their own, as in a dump)."""
+        document = self.yaml(path)
+        if not isinstance(document, dict):
+            return
+        if not isinstance(document.get("items"), list):
+            if document.get("kind"):
+                yield document
+            return
+        listed = str(document.get("kind", "")).removesuffix("List")
+        version = document.get("apiVersion", "v1")
+        for item in document["items"]:
+            if isinstance(item, dict):
+                yield {"apiVersion": version, "kind": listed, **item}
+
     def objects(self, pattern: re.Pattern[str], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(path, object)`` of every object of ``kind`` in the YAML files matching
-        ``pattern``: single objects and the items of lists (whose items often lack kind)."""
+        ``pattern``."""
         for path in self.matching(pattern):
-            document = self.yaml(path)
-            if not isinstance(document, dict):
-                continue
-            if isinstance(document.get("items"), list):
-                listed = str(document.get("kind", "")).removesuffix("List")
-                for item in document["items"]:
-                    if isinstance(item, dict) and item.get("kind", listed or kind) == kind:
-                        yield path, item
-            elif document.get("kind") == kind:
-                yield path, document
+            for obj in self.documents(path):
+                if obj.get("kind") == kind:
+                    yield path, obj
 
 
 def over_archive(file: BinaryIO, index: ArchiveIndex) -> ArchiveFiles:

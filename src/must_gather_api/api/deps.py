@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.auth.base import Authenticator, Caller
 from must_gather_api.gatherings.indexes import ArchiveIndexes
+from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     authenticator: Authenticator
     indexes: ArchiveIndexes
+    kube_views: KubeViews
 
 
 def _services(request: Request) -> Services:

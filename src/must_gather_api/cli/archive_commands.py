@@ -1,4 +1,4 @@
-"""`must-gather-api files` and `summary`: a gathering's archive, read on the server.
+"""`must-gather-api files`, `summary` and `kubeconfig`: a gathering's archive, on the server.
 
 Exit codes as the other client commands (4: no such gathering, archive or file).
 """
@@ -24,6 +24,7 @@ from must_gather_api.client import browsing
 from must_gather_api.client.api import Api
 from must_gather_api.client.archive_rendering import files_table, summary_view
 from must_gather_api.client.errors import NotFound
+from must_gather_api.client.kubeconfigs import kubeconfig_for
 from must_gather_api.client.rendering import Format
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -94,3 +95,29 @@ def summary(
             session.screen.data(body)
         else:
             summary_view(session.screen, reference, body)
+
+
+@app.command()
+def kubeconfig(
+    reference: Reference,
+    server: ServerOption = None,
+    token: TokenOption = None,
+    ca_file: CaFileOption = None,
+    insecure: InsecureOption = False,
+) -> None:
+    """Print a kubeconfig for kubectl to read a gathering's archive as a cluster (read-only).
+
+    It holds your token and, with --ca-file, the service's CA, e.g.
+    `kubectl --kubeconfig <(must-gather-api kubeconfig 1) get pods -A`.
+    """
+    with _exits():
+        session = _session(server, token, ca_file, insecure, Format.TEXT)
+        gathering = session.call(lambda api: api.get(reference))
+        sys.stdout.write(
+            kubeconfig_for(
+                session.connection,
+                gathering.id,
+                ca_data=ca_file.read_bytes() if ca_file else None,
+                insecure=insecure,
+            )
+        )
