@@ -107,8 +107,8 @@ def kubeconfig(
 ) -> None:
     """Print a kubeconfig for kubectl to read a gathering's archive as a cluster (read-only).
 
-    It holds your token and, with --ca-file, the service's CA, e.g.
-    `kubectl --kubeconfig <(must-gather-api kubeconfig 1) get pods -A`.
+    It holds your token and, with --ca-file, the service's CA: save it, then
+    `kubectl --kubeconfig FILE get pods -A`.
     """
     with _exits():
         session = _session(server, token, ca_file, insecure, Format.TEXT)
