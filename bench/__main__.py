@@ -15,7 +15,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import archive_ready, download, growth, member_read, polling, responsiveness, start
+from bench import (
+    archive_ready,
+    download,
+    growth,
+    kube_get,
+    member_read,
+    polling,
+    responsiveness,
+    start,
+)
 from bench.reporting import write
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -26,6 +35,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "growth": growth,
     "start": start,
     "member_read": member_read,
+    "kube_get": kube_get,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 

@@ -35,7 +35,7 @@ def _pack(tree: Path, layout: Layout, gathering_id: int) -> packing.Packed:
     return packed
 
 
-async def _archived(state: Path, tree: Path) -> tuple[int, packing.Packed]:
+async def archived_tree(state: Path, tree: Path) -> tuple[int, packing.Packed]:
     await asyncio.to_thread(state.mkdir, parents=True, exist_ok=True)
     layout = Layout(state / "data")
     store = await GatheringStore.open(records.database_url(state))
@@ -91,7 +91,7 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     tree, state = work / "tree", work / "state"
     await asyncio.to_thread(textlog.main, ["textlog", str(tree / "must-gather"), str(size)])
     started = time.perf_counter()
-    gathering_id, packed = await _archived(state, tree / "must-gather")
+    gathering_id, packed = await archived_tree(state, tree / "must-gather")
     pack_seconds = time.perf_counter() - started
     assert packed.index is not None
     archive = state / "data" / "gatherings" / str(gathering_id) / "archive"

@@ -8,6 +8,8 @@ a failing cluster is often incomplete. Reading blocks: analysis runs off the eve
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -53,11 +55,20 @@ class ArchiveFiles:
         return self.read(path).decode("utf-8", "replace")
 
     def yaml(self, path: str) -> Any:
+        """The file parsed as YAML (JSON first when it looks like JSON: many images write
+        JSON in their `.yaml` files, and it parses some twenty times faster)."""
         if path not in self._parsed:
-            try:
-                self._parsed[path] = yaml.load(self.read(path), Loader=_LOADER)  # noqa: S506
-            except yaml.YAMLError:
-                self._parsed[path] = None
+            data = self.read(path)
+            parsed: Any = None
+            if data.lstrip()[:1] in (b"{", b"["):
+                with contextlib.suppress(ValueError):
+                    parsed = json.loads(data)
+            if parsed is None:
+                try:
+                    parsed = yaml.load(data, Loader=_LOADER)  # noqa: S506
+                except yaml.YAMLError:
+                    parsed = None
+            self._parsed[path] = parsed
         return self._parsed[path]
 
     def documents(self, path: str) -> Iterator[dict[str, Any]]:

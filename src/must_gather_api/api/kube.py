@@ -145,11 +145,12 @@ def _objects(objects: ArchiveObjects, request: Request, parts: list[str]) -> Res
     if kind_type is None:
         return status(404, "NotFound", "the server could not find the requested resource")
     as_table = "as=Table" in request.headers.get("accept", "")
+    include = request.query_params.get("includeObject", "Metadata")
     if len(rest) == 2:
         found = objects.get(kind_type, namespace or "", rest[1])
         if found is None:
             return _not_found(kind_type, rest[1])
-        return JSONResponse(table(kind_type.kind, [found]) if as_table else found)
+        return JSONResponse(table(kind_type.kind, [found], include=include) if as_table else found)
     try:
         labels = selectors.label_selector(request.query_params.get("labelSelector"))
         fields = selectors.field_selector(request.query_params.get("fieldSelector"))
@@ -157,7 +158,7 @@ def _objects(objects: ArchiveObjects, request: Request, parts: list[str]) -> Res
         return status(400, "BadRequest", str(e))
     items = [o for o in objects.items(kind_type, namespace) if labels(o) and fields(o)]
     if as_table:
-        return JSONResponse(table(kind_type.kind, items))
+        return JSONResponse(table(kind_type.kind, items, include=include))
     return JSONResponse(
         {
             "kind": f"{kind_type.kind}List",

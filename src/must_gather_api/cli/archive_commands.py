@@ -25,7 +25,7 @@ from must_gather_api.client.api import Api
 from must_gather_api.client.archive_rendering import files_table, summary_view
 from must_gather_api.client.errors import NotFound
 from must_gather_api.client.kubeconfigs import kubeconfig_for
-from must_gather_api.client.rendering import Format
+from must_gather_api.client.rendering import Format, warning_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -113,6 +113,11 @@ def kubeconfig(
     with _exits():
         session = _session(server, token, ca_file, insecure, Format.TEXT)
         gathering = session.call(lambda api: api.get(reference))
+        if session.connection.token and session.connection.server.startswith("http://"):
+            warning_line(
+                "the service is reached over plain HTTP: kubectl does not send a token over "
+                "HTTP, so it will be refused; use the service's HTTPS address"
+            )
         sys.stdout.write(
             kubeconfig_for(
                 session.connection,

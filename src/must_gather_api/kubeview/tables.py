@@ -185,7 +185,23 @@ def _definition(name: str, type_: str, priority: int) -> dict[str, Any]:
     return described | {"format": "name" if name == "Name" else ""}
 
 
-def table(kind: str, objects: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
+def _row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
+    """As `?includeObject=` asks: None, Object, or (the default) its metadata only."""
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    metadata = obj.get("metadata") or {}
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata}
+
+
+def table(
+    kind: str,
+    objects: list[dict[str, Any]],
+    now: datetime | None = None,
+    *,
+    include: str = "Metadata",
+) -> dict[str, Any]:
     columns, make_row = _KINDS.get(kind, (_GENERIC, _generic))
     now = now or datetime.now(UTC)
     return {
@@ -193,5 +209,7 @@ def table(kind: str, objects: list[dict[str, Any]], now: datetime | None = None)
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": "1"},
         "columnDefinitions": [_definition(*column) for column in columns],
-        "rows": [{"cells": make_row(obj, now), "object": obj} for obj in objects],
+        "rows": [
+            {"cells": make_row(obj, now), "object": _row_object(obj, include)} for obj in objects
+        ],
     }
