@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, problems, summaries
+from must_gather_api.api import files, gatherings, health, kube, problems, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -30,6 +30,7 @@ from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stal
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.indexes import ArchiveIndexes
+from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -184,6 +185,7 @@ def create_app(
             for task in background:
                 task.add_done_callback(_log_failure)
             resources.push_async_callback(_cancel, background)
+            indexes = ArchiveIndexes(layout)
             app.state.services = Services(
                 settings=settings,
                 store=store,
@@ -192,7 +194,8 @@ def create_app(
                 metrics=metrics,
                 authenticator=auth,
                 follows=FollowStreams(settings.max_follows_per_user),
-                indexes=ArchiveIndexes(layout),
+                indexes=indexes,
+                kube_views=KubeViews(indexes),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -217,4 +220,5 @@ def create_app(
     app.include_router(gatherings.router)
     app.include_router(files.router)
     app.include_router(summaries.router)
+    app.include_router(kube.router)
     return app

@@ -15,6 +15,7 @@ from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
 from must_gather_api.gatherings.indexes import ArchiveIndexes
+from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
@@ -31,6 +32,7 @@ class Services:
     authenticator: Authenticator
     follows: FollowStreams
     indexes: ArchiveIndexes
+    kube_views: KubeViews
 
 
 def _services(request: Request) -> Services:

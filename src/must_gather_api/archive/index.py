@@ -183,9 +183,18 @@ def save(index: ArchiveIndex, path: Path) -> None:
         "checkpoints": [[c.compressed, c.uncompressed] for c in index.checkpoints],
         "members": [[m.path, m.type, m.size, m.mtime, m.offset, m.target] for m in index.members],
     }
+    write_atomically(path, json.dumps(body, separators=(",", ":")))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Under a temporary name, renamed when complete; nothing is left behind on failure."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> ArchiveIndex | None:

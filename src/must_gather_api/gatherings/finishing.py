@@ -71,7 +71,8 @@ def _write_index(layout: Layout, gathering_id: int, packed: packing.Packed) -> N
     try:
         built = packed.index or index.scan(layout.archive(gathering_id))
         index.save(built, layout.archive_index(gathering_id))
-    except index.IndexUnreadable as e:
+    except (index.IndexUnreadable, OSError) as e:
+        # No index now (a full disk, say): it is built when the archive is first browsed.
         log.warning("gathering %d: no index of the archive: %s", gathering_id, e)
 
 
