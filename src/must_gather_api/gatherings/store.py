@@ -45,24 +45,25 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _maybe_aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
 
 
 def _record(row: GatheringRow | Row[Any]) -> Gathering:
     request = loaded_request({name: getattr(row, name) for name in REQUEST_COLUMNS}, row.options)
     created = _aware(row.created_at)
     updated = _aware(row.updated_at)
-    assert created is not None and updated is not None
     return Gathering(
         id=row.id,
         created_at=created,
         updated_at=updated,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        started_at=_maybe_aware(row.started_at),
+        finished_at=_maybe_aware(row.finished_at),
         status=Status(row.status),
         request=request,
         error_reason=row.error_reason or "",

@@ -100,6 +100,13 @@ class ClusterCalls:
         await self._sockets.close()
         await self.api.close()
 
+    async def __aenter__(self) -> ClusterCalls:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """Closes the clients (``bounded`` copies share them: close the original only)."""
+        await self.close()
+
     def _retry_hook(self, what: str) -> Callable[[BaseException, float], None] | None:
         hook = self._on_retry
         if hook is None:
