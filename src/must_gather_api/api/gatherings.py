@@ -119,7 +119,7 @@ async def list_all(
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
     own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
     owner = caller.user if own_only else None
-    found = await services.store.list(
+    found = await services.store.find_all(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
     tails = await asyncio.to_thread(

@@ -7,7 +7,6 @@ Database errors leave this module as ``StoreUnavailable`` and nothing else.
 
 from __future__ import annotations
 
-import builtins
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -181,7 +180,7 @@ class GatheringStore:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
         return _record(found)
 
-    async def list(
+    async def find_all(
         self,
         *,
         status: Status | None = None,
@@ -189,7 +188,8 @@ class GatheringStore:
         requested_by: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> builtins.list[Gathering]:
+    ) -> list[Gathering]:
+        """Gatherings in ascending id order, only those matching what is given."""
         # Plain rows, not ORM objects: a poll of 10,000 records spent half its time building
         # and tracking instances that are only read once.
         query = select(*GatheringRow.__table__.columns).order_by(GatheringRow.id)
@@ -256,7 +256,7 @@ class GatheringStore:
             await session.execute(delete(GatheringRow).where(GatheringRow.id == gathering_id))
             await session.commit()
 
-    async def finished(self, *, before: datetime | None = None) -> builtins.list[Gathering]:
+    async def finished(self, *, before: datetime | None = None) -> list[Gathering]:
         """Finished gatherings, oldest finish first, optionally only those finished before."""
         query = (
             select(GatheringRow)

@@ -42,7 +42,7 @@ from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, GatherError
 from must_gather_api.executors.kubernetes.pods import PodOptions
 from must_gather_api.executors.kubernetes.processing import (
-    Copying,
+    CopyPlan,
     PodPlan,
     PodProcessor,
     process_all,
@@ -385,7 +385,7 @@ class KubernetesExecutor:
             namespace=namespace,
             options=options,
             console=console,
-            copying=Copying(
+            copying=CopyPlan(
                 work_dir=job.work_dir,
                 scratch_dir=job.work_dir.parent,
                 source_dir=job.options.source_directory,
