@@ -15,11 +15,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import gatherings, health, problems
+from must_gather_api.api import files, gatherings, health, problems, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
 from must_gather_api.errors import ConfigurationError
@@ -27,6 +29,7 @@ from must_gather_api.executors.base import Executor
 from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
+from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -118,7 +121,18 @@ def create_app(
     executor: Executor | None = None,
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests)."""
+    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests).
+
+    Raises ConfigurationError for AUTH=none on an address other than loopback: whoever
+    builds the app (``serve``, the demo, an ASGI server of one's own) gets the same guard.
+    """
+    exposed = authenticator is None and settings.auth is AuthMode.NONE
+    if exposed and not settings.listens_on_loopback_only():
+        host, _ = settings.listen_address()
+        raise ConfigurationError(
+            "AUTH=none is only allowed when the service listens on loopback; it would "
+            f"listen on {host} (set HOST=127.0.0.1)"
+        )
     warn_of_exposure(settings)
 
     @asynccontextmanager
@@ -176,11 +190,14 @@ def create_app(
                 layout=layout,
                 metrics=metrics,
                 authenticator=auth,
+                follows=FollowStreams(settings.max_follows_per_user),
+                indexes=ArchiveIndexes(layout),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
 
-    app = FastAPI(
+    # The documentation pages load Swagger UI and ReDoc from the package, not from a CDN.
+    app = FastAPIOffline(
         title="must-gather-api",
         version=__version__,
         summary="Run OpenShift/Kubernetes must-gather over HTTP: trigger, poll, download.",
@@ -197,4 +214,6 @@ def create_app(
         )
     app.include_router(health.router)
     app.include_router(gatherings.router)
+    app.include_router(files.router)
+    app.include_router(summaries.router)
     return app

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     max_concurrent_gatherings: int = Field(
         4, ge=1, le=64, description="Gatherings run at once; the rest wait in FIFO order."
     )
+    max_queued_gatherings: int = Field(
+        100, ge=0, description="Gatherings that may wait in the queue; more get 429. 0: no bound."
+    )
+    max_gatherings_per_user: int = Field(
+        2,
+        ge=0,
+        description="Queued and running gatherings one non-admin caller may have; 0: no limit.",
+    )
+    max_follows_per_user: int = Field(
+        4, ge=0, description="`logs?follow=true` streams one caller may hold open; 0: no limit."
+    )
     gather_timeout_margin: Duration = Field(
         timedelta(minutes=5),
         description="Time allowed past a gathering's timeout for copying and packing.",

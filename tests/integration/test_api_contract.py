@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import tarfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -518,3 +519,17 @@ async def test_form_booleans_and_image_lists(api: httpx2.AsyncClient) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["keep"] is True
     assert response.json()["images"] == ["quay.io/a/b", "quay.io/c/d"]
+
+
+async def test_the_documentation_pages_load_nothing_from_other_hosts(
+    api: httpx2.AsyncClient,
+) -> None:
+    # Disconnected clusters are common: a CDN would leave /docs blank there.
+    for page in ("/docs", "/redoc"):
+        html = (await api.get(page)).text
+        referenced = re.findall(r'(?:src|href|url)\s*[=:]\s*["\']([^"\']+)["\']', html)
+        assert referenced, page
+        assert not [url for url in referenced if "://" in url or url.startswith("//")], html
+        for url in referenced:
+            if url.endswith((".js", ".css")):
+                assert (await api.get(url)).status_code == 200, url

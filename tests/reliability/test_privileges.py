@@ -72,6 +72,7 @@ async def _settings(cluster: Cluster, tmp_path: Path, **overrides: Any) -> Any:
         use_kubeconfig="true",
         kubeconfig=str(kubeconfig),
         must_gather_image=DEFAULT_IMAGE,
+        max_gatherings_per_user=0,  # tests/reliability/test_quotas.py tests it
         **{**NARROW, **overrides},
     )
 

@@ -159,15 +159,16 @@ class GatheringStore:
             raise GatheringNotFound(f"no gathering has id {gathering_id}")
         return _record(row)
 
-    async def find(self, reference: str) -> Gathering:
-        """By numeric id first, then the newest gathering whose custom-name is ``reference``."""
+    async def find(self, reference: str, *, requested_by: str | None = None) -> Gathering:
+        """By numeric id first, then the newest gathering whose custom-name is ``reference``;
+        with ``requested_by``, only among that user's (others' read as not existing)."""
         async with self._guard("read the gathering"), self._sessions() as session:
             # ASCII digits only: int() also reads other scripts' digits (U+0661 is 1), and
             # a custom-name made of them would be unreachable.
             numeric = reference.isascii() and reference.isdecimal() and len(reference) <= 10
             if numeric and int(reference) <= _MAX_ID:
                 row = await session.get(GatheringRow, int(reference))
-                if row is not None:
+                if row is not None and requested_by in (None, row.requested_by):
                     return _record(row)
             query = (
                 select(GatheringRow)
@@ -175,6 +176,8 @@ class GatheringStore:
                 .order_by(GatheringRow.id.desc())
                 .limit(1)
             )
+            if requested_by is not None:
+                query = query.where(GatheringRow.requested_by == requested_by)
             found = (await session.scalars(query)).first()
         if found is None:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
@@ -208,6 +211,19 @@ class GatheringStore:
     async def ids(self) -> set[int]:
         async with self._guard("list the gatherings"), self._sessions() as session:
             return set(await session.scalars(select(GatheringRow.id)))
+
+    async def count_active(self, *, requested_by: str | None = None) -> tuple[int, int]:
+        """(queued, running) gatherings, of ``requested_by`` only when given: the quotas."""
+        query = (
+            select(GatheringRow.status, func.count())
+            .where(GatheringRow.status.in_([Status.NEW.value, Status.INPROGRESS.value]))
+            .group_by(GatheringRow.status)
+        )
+        if requested_by is not None:
+            query = query.where(GatheringRow.requested_by == requested_by)
+        async with self._guard("count the gatherings"), self._sessions() as session:
+            counted = {Status(name): number for name, number in (await session.execute(query))}
+        return counted.get(Status.NEW, 0), counted.get(Status.INPROGRESS, 0)
 
     async def count_by_status(self) -> dict[Status, int]:
         query = select(GatheringRow.status, func.count()).group_by(GatheringRow.status)

@@ -61,7 +61,7 @@ async def test_an_exec_connect_that_gets_no_answer_is_bounded(
 def test_upstream_messages_are_clipped_to_one_short_line() -> None:
     page = "<html>\n" + "x" * 10_000 + "\n</html>"
     error = ApiException(status=500, reason="Internal Server Error")
-    error.body = json.dumps({"kind": "Status", "message": page})
+    error.body = json.dumps({"kind": "Status", "message": page}).encode()
     reason = explain(error, "create the pod").reason
     assert "\n" not in reason
     assert len(reason) < UPSTREAM_MAX + 80
