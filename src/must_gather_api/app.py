@@ -68,8 +68,8 @@ def _default_authenticator(
 
 async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
     """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
-    active = {g.id for g in await store.list(status=Status.NEW)}
-    active |= {g.id for g in await store.list(status=Status.INPROGRESS)}
+    active = {g.id for g in await store.find_all(status=Status.NEW)}
+    active |= {g.id for g in await store.find_all(status=Status.INPROGRESS)}
     api = access.api_client()
     try:
         removed = await remove_stale_namespaces(api, active_ids=active)

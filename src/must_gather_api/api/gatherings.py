@@ -116,7 +116,7 @@ async def list_all(
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
     owner = owner_filter(caller, services)
-    found = await services.store.list(
+    found = await services.store.find_all(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
     tails = await asyncio.to_thread(

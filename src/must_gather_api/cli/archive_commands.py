@@ -5,21 +5,13 @@ Exit codes as the other client commands (4: no such gathering, archive or file).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Annotated
 
 import typer
 
-from must_gather_api.cli.client_commands import (
-    CaFileOption,
-    InsecureOption,
-    OutputOption,
-    Reference,
-    ServerOption,
-    TokenOption,
-    _exits,
-    _session,
-)
+from must_gather_api.cli.client_commands import Connection, Reference, _exits, connected
 from must_gather_api.client import browsing
 from must_gather_api.client.api import Api
 from must_gather_api.client.archive_rendering import files_table, summary_view
@@ -31,6 +23,7 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 @app.command()
+@connected
 def files(
     reference: Reference,
     path: Annotated[
@@ -40,15 +33,12 @@ def files(
             show_default=False,
         ),
     ] = "",
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """List the files of a gathering's archive, or print one, without downloading the archive."""
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         screen = session.screen
         path = path.strip("/")
 
@@ -76,20 +66,18 @@ def files(
 
 
 @app.command()
+@connected
 def summary(
     reference: Reference,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """What is wrong in the gathered cluster: findings over the archive, errors first.
 
     --output json gives every finding with its evidence (paths in the archive).
     """
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         body = session.call(lambda api: browsing.summary(api, reference))
         if session.screen.json:
             session.screen.data(body)
@@ -98,12 +86,11 @@ def summary(
 
 
 @app.command()
+@connected
 def kubeconfig(
     reference: Reference,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
+    *,
+    connection: Connection,
 ) -> None:
     """Print a kubeconfig for kubectl to read a gathering's archive as a cluster (read-only).
 
@@ -111,7 +98,8 @@ def kubeconfig(
     `kubectl --kubeconfig FILE get pods -A`.
     """
     with _exits():
-        session = _session(server, token, ca_file, insecure, Format.TEXT)
+        # A kubeconfig is YAML whatever --output says.
+        session = dataclasses.replace(connection, output=Format.TEXT).session()
         gathering = session.call(lambda api: api.get(reference))
         if session.connection.token and session.connection.server.startswith("http://"):
             warning_line(
@@ -122,7 +110,7 @@ def kubeconfig(
             kubeconfig_for(
                 session.connection,
                 gathering.id,
-                ca_data=ca_file.read_bytes() if ca_file else None,
-                insecure=insecure,
+                ca_data=connection.ca_file.read_bytes() if connection.ca_file else None,
+                insecure=connection.insecure,
             )
         )

@@ -1,4 +1,5 @@
-"""`must-gather-api`: the service and, later, its client commands."""
+"""`must-gather-api`: the service (`serve`, `demo`, `settings`) and the client commands of
+``client_commands``, in one Typer application."""
 
 from __future__ import annotations
 

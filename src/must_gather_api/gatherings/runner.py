@@ -260,9 +260,9 @@ class Runner:
         )
 
     async def _recover(self) -> None:
-        for gathering in await self._store.list(status=Status.INPROGRESS):
+        for gathering in await self._store.find_all(status=Status.INPROGRESS):
             task = asyncio.create_task(self._recover_one(gathering), name=f"recover-{gathering.id}")
             self._recoveries.add(task)
             task.add_done_callback(self._recoveries.discard)
-        for gathering in await self._store.list(status=Status.NEW):
+        for gathering in await self._store.find_all(status=Status.NEW):
             self.submit(gathering)

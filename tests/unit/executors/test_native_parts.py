@@ -42,21 +42,44 @@ async def test_transient_errors_are_retried_and_answers_are_not() -> None:
     assert await retrying.retry(flaky, deadline=None, backoff=fast) == "ok"
     assert len(calls) == 3
 
+    refusals = []
+
     async def forbidden() -> str:
+        refusals.append(1)
         raise api_error(403)
 
-    with pytest.raises(ApiException):
+    with pytest.raises(ApiException) as refused:
         await retrying.retry(forbidden, deadline=None, backoff=fast)
+    assert refused.value.status == 403
+    assert len(refusals) == 1  # an answer is final: a 403 is never asked again
+
+
+@pytest.mark.asyncio
+async def test_transient_errors_are_retried_only_so_many_times() -> None:
+    calls = []
+
+    async def down() -> str:
+        calls.append(1)
+        raise api_error(503)
+
+    few = retrying.Backoff(initial=0.001, maximum=0.002, attempts=3)
+    with pytest.raises(ApiException):
+        await retrying.retry(down, deadline=None, backoff=few)
+    assert len(calls) == 3
 
 
 @pytest.mark.asyncio
 async def test_retry_after_past_the_deadline_gives_up_at_once() -> None:
+    calls = []
+
     async def throttled() -> str:
+        calls.append(1)
         raise api_error(429, retry_after="30")
 
     started = time.monotonic()
     with pytest.raises(ApiException):
         await retrying.retry(throttled, deadline=time.monotonic() + 5)
+    assert len(calls) == 1
     assert time.monotonic() - started < 1
     assert retrying.retry_after(api_error(429, "7")) == 7.0
 

@@ -8,6 +8,7 @@ made. Their root is the service's ``ExecutionFailed``.
 from __future__ import annotations
 
 from must_gather_api.errors import ExecutionFailed, FailureKind
+from must_gather_api.kube.failures import TRANSIENT_STATUSES
 
 
 class GatherError(ExecutionFailed):
@@ -31,7 +32,7 @@ class ClusterCallFailed(GatherError):
         self.status = status
         if self.unauthorized:
             self.kind = FailureKind.FORBIDDEN
-        elif status is None or status >= 500 or status == 429:
+        elif status is None or status in TRANSIENT_STATUSES:
             self.kind = FailureKind.UNREACHABLE
 
     @property

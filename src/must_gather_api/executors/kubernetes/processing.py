@@ -42,7 +42,7 @@ class PodPlan:
 
 
 @dataclass
-class Copying:
+class CopyPlan:
     """How copies are made: where the data goes, how long they may take, how large."""
 
     work_dir: Path
@@ -62,7 +62,7 @@ class PodProcessor:
         namespace: str,
         options: PodOptions,
         console: Console,
-        copying: Copying,
+        copying: CopyPlan,
         poll_interval: float,
         delete_pods: bool,
     ) -> None:

@@ -39,7 +39,7 @@ async def delete_namespaces(
 ) -> tuple[Failure, ...]:
     """Deletes ``names`` (and any other namespace labelled with ``gathering_id``) within
     ``timeout``; with the service's identity when the gathering's own is refused. Returns
-    what could not be deleted, or nothing when all is gone."""
+    what could not be deleted, or nothing when all is gone. The clients are the caller's."""
     deadline = time.monotonic() + timeout
     bounded = calls.bounded(deadline)
     left: list[str] = []
@@ -72,9 +72,6 @@ async def delete_namespaces(
                         left.append(f"namespace {name} could not be deleted: {again.reason}")
     except TimeoutError:
         left.append(f"deleting namespaces {', '.join(names)} took longer than {timeout:g}s")
-    finally:
-        if service is not None:
-            await service.close()
     return tuple(Failure(FailureKind.CLEANUP, reason) for reason in left)
 
 
@@ -85,11 +82,9 @@ async def abandon(
     *,
     timeout: float,  # noqa: ASYNC109 - a bound for the whole cleanup
 ) -> Outcome:
-    """After a restart with GATHER_CREDENTIALS=caller: deletes the namespaces; the outcome."""
-    try:
-        left = await delete_namespaces(service, names, console, timeout=timeout)
-    finally:
-        await service.close()
+    """After a restart with GATHER_CREDENTIALS=caller: deletes the namespaces; the outcome.
+    ``service`` is the caller's to close."""
+    left = await delete_namespaces(service, names, console, timeout=timeout)
     reason = (
         f"{INTERRUPTED}; with GATHER_CREDENTIALS=caller a gathering cannot be resumed "
         "(the caller's token was held in memory only), so its namespace was deleted"
