@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
 from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.kubeviews import KubeViews
@@ -29,6 +30,7 @@ class Services:
     layout: Layout
     metrics: Metrics
     authenticator: Authenticator
+    follows: FollowStreams
     indexes: ArchiveIndexes
     kube_views: KubeViews
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,18 +13,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 
 from must_gather_api import parameters
-from must_gather_api.api import bodies
+from must_gather_api.api import bodies, privileges, quotas
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
-from must_gather_api.api.scoping import archive_of
+from must_gather_api.api.scoping import archive_of, owner_filter
 from must_gather_api.api.scoping import find_visible as _find
 from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
 from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
-from must_gather_api.settings import ListScope, request_defaults
+from must_gather_api.settings import request_defaults
 
 router = APIRouter(prefix="/must-gather", tags=["gatherings"])
 
@@ -83,8 +83,17 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
             parameters.timeout(asked.timeout, max_timeout=services.settings.max_timeout)
         except ValueError as e:
             raise InvalidParameter("timeout", str(e)) from e
-    stored = asked.to_request(request_defaults(services.settings))
-    gathering = await services.store.create(stored, requested_by=caller.user)
+    defaults = request_defaults(services.settings)
+    await privileges.check(
+        asked,
+        caller,
+        settings=services.settings,
+        authenticator=services.authenticator,
+        default_image=defaults.image,
+    )
+    await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
+    options = asked.to_options(defaults)
+    gathering = await services.store.create(options, requested_by=caller.user)
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
     services.runner.submit(gathering, credentials=credentials)
@@ -106,8 +115,7 @@ async def list_all(
 ) -> JSONResponse:
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    owner = caller.user if own_only else None
+    owner = owner_filter(caller, services)
     found = await services.store.list(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
@@ -159,12 +167,29 @@ async def logs(
     ] = False,
 ) -> Response:
     gathering = await _find(reference, caller, services)
+    release = services.follows.acquire(caller.user) if follow else None
     return StreamingResponse(
-        _stream_output(gathering, services, follow=follow), media_type="text/plain; charset=utf-8"
+        _stream_output(gathering, services, follow=follow, release=release),
+        media_type="text/plain; charset=utf-8",
     )
 
 
 async def _stream_output(
+    gathering: Gathering,
+    services: Services,
+    *,
+    follow: bool,
+    release: Callable[[], None] | None = None,
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in _output_chunks(gathering, services, follow=follow):
+            yield chunk
+    finally:
+        if release is not None:
+            release()
+
+
+async def _output_chunks(
     gathering: Gathering, services: Services, *, follow: bool
 ) -> AsyncIterator[bytes]:
     path = services.layout.output_log(gathering.id)

@@ -11,21 +11,21 @@ from pathlib import Path
 
 from must_gather_api.api.deps import Services
 from must_gather_api.auth.base import Caller
-from must_gather_api.errors import ArchiveNotAvailable, GatheringNotFound
+from must_gather_api.errors import ArchiveNotAvailable
 from must_gather_api.gatherings.records import Gathering
 from must_gather_api.settings import ListScope
 
 
-def visible(caller: Caller, gathering: Gathering, services: Services) -> Gathering:
-    """Hide (as not found) what this caller may not see; see LIST_SCOPE."""
+def owner_filter(caller: Caller, services: Services) -> str | None:
+    """With LIST_SCOPE=own, the user whose gatherings alone this caller may see."""
     own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    if own_only and gathering.requested_by != caller.user:
-        raise GatheringNotFound("no gathering has that id or custom-name")
-    return gathering
+    return caller.user if own_only else None
 
 
 async def find_visible(reference: str, caller: Caller, services: Services) -> Gathering:
-    return visible(caller, await services.store.find(reference), services)
+    # Others' gatherings are looked past, not found and hidden: a custom-name then means the
+    # caller's own newest, and "not yours" reads exactly as "does not exist".
+    return await services.store.find(reference, requested_by=owner_filter(caller, services))
 
 
 async def archive_of(gathering: Gathering, services: Services) -> Path:
