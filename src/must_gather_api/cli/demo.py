@@ -8,8 +8,10 @@ the caller's token. Everything lives in one state directory and stops on Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -116,6 +118,12 @@ Stop with Ctrl-C.
 """
 
 
+async def _serve_quietly(server: uvicorn.Server) -> None:
+    # uvicorn exits the process (SystemExit) when it cannot bind: here, only HTTPS is lost.
+    with contextlib.suppress(SystemExit):
+        await server.serve()
+
+
 async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bool) -> None:
     state = state_dir or Path(tempfile.mkdtemp(prefix="must-gather-api-demo-"))
     state.mkdir(parents=True, exist_ok=True)
@@ -151,9 +159,11 @@ async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bo
                     ssl_keyfile=str(files.key_file),
                 )
             )
-            secure = asyncio.create_task(secure_server.serve(), name="demo-service-tls")
+            secure = asyncio.create_task(_serve_quietly(secure_server), name="demo-service-tls")
             while not secure_server.started and not secure.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
+            if not secure_server.started:
+                sys.stderr.write(f"demo: no HTTPS on port {tls_port} (in use?); HTTP only\n")
         if server.started:
             print(banner(cluster, settings, state, tls_port=tls_port), flush=True)  # noqa: T201
         await serving
