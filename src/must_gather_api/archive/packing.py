@@ -115,6 +115,8 @@ def pack(
                             tar.addfile(info, content)
                     else:
                         tar.addfile(info)
+                    # tarfile keeps every member it wrote; a million of them is ~0.5 GiB.
+                    tar.members.clear()  # type: ignore[attr-defined]  # missing from typeshed
                     entries += 1
             raw.flush()
             os.fsync(raw.fileno())
