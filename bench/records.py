@@ -13,9 +13,10 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from must_gather_api.gatherings.layout import Layout
-from must_gather_api.gatherings.records import Request, Status
+from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.gatherings.tables import GatheringRow
+from must_gather_api.parameters import GatheringOptions
 
 _BLOCK = 64 * 1024 * 1024
 
@@ -51,7 +52,7 @@ async def archived(state: Path, size: int) -> int:
     layout = Layout(state / "data")
     store = await GatheringStore.open(database_url(state))
     try:
-        record = await store.create(Request(image="bench"), requested_by="bench")
+        record = await store.create(GatheringOptions.of(image="bench"), requested_by="bench")
         await asyncio.to_thread(layout.ensure, record.id)
         await asyncio.to_thread(layout.remove_work, record.id)
         sha = await asyncio.to_thread(write_archive, layout.archive(record.id), size)

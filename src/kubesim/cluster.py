@@ -36,6 +36,7 @@ class ClusterOptions:
     port: int = 0
     plain_http_port: int | None = None
     seed: bool = True
+    seed_faults: bool = False  # also kubesim.seed.faults: known faults for archive analysis
     kubelet: bool = True  # False: an API server only (pods stay Pending)
     faults: list[str] = field(default_factory=list)  # ``--fault`` specs applied at start
 
@@ -56,14 +57,14 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def seed_objects(*, openshift: bool) -> list[tuple[Kind, dict[str, Any]]]:
+def seed_objects(*, openshift: bool, faults: bool = False) -> list[tuple[Kind, dict[str, Any]]]:
     """The default objects of ``kubesim.seed``, namespaces first; none if it is missing."""
     try:
         make = importlib.import_module("kubesim.seed").seed_objects
     except (ImportError, AttributeError):
         log.warning("kubesim.seed is missing: the cluster starts without seed objects")
         return []
-    objects: list[tuple[Kind, dict[str, Any]]] = make(openshift=openshift)
+    objects: list[tuple[Kind, dict[str, Any]]] = make(openshift=openshift, faults=faults)
     return sorted(objects, key=lambda pair: pair[0] != kinds.NAMESPACES)
 
 
@@ -101,7 +102,9 @@ class Cluster:
             self.store.restore(kind, [obj])
         if not self.options.seed:
             return
-        for kind, obj in seed_objects(openshift=self.options.openshift):
+        for kind, obj in seed_objects(
+            openshift=self.options.openshift, faults=self.options.seed_faults
+        ):
             if kind.openshift and not self.options.openshift:
                 continue
             self.store.restore(kind, [obj])

@@ -15,11 +15,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import gatherings, health, problems
+from must_gather_api.api import files, gatherings, health, problems, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
 from must_gather_api.errors import ConfigurationError
@@ -27,12 +29,13 @@ from must_gather_api.executors.base import Executor
 from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
+from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
-from must_gather_api.settings import AuthMode, Settings
+from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +89,51 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("%s failed", task.get_name(), exc_info=error)
 
 
+_CLUSTER_ADMIN = Permission(verb="*", group="*", resource="*", namespace="*")
+
+
+def warn_of_exposure(settings: Settings) -> list[str]:
+    """Log (and return) one warning per setting combination that hands callers more than
+    the cluster gives them; see docs/security.md."""
+    if settings.auth is AuthMode.NONE or settings.required_permission == _CLUSTER_ADMIN:
+        return []
+    warnings = []
+    if settings.gather_credentials is GatherCredentials.SERVICE and not settings.allowed_images:
+        warnings.append(
+            "RISK: GATHER_CREDENTIALS=service with AUTH_* narrower than cluster-admin: every "
+            "allowed caller gets archives gathered with the service's cluster-admin account "
+            "(resources and logs of every namespace); callers without AUTH_ADMIN_* may run only "
+            "MUST_GATHER_IMAGE (set ALLOWED_IMAGES for more)"
+        )
+    if settings.list_scope is ListScope.ALL:
+        warnings.append(
+            "RISK: LIST_SCOPE=all with AUTH_* narrower than cluster-admin: every allowed caller "
+            "may list, download and delete every gathering; set LIST_SCOPE=own"
+        )
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
+
+
 def create_app(
     settings: Settings,
     *,
     executor: Executor | None = None,
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests)."""
+    """The ASGI application. ``executor`` and ``authenticator`` replace the defaults (tests).
+
+    Raises ConfigurationError for AUTH=none on an address other than loopback: whoever
+    builds the app (``serve``, the demo, an ASGI server of one's own) gets the same guard.
+    """
+    exposed = authenticator is None and settings.auth is AuthMode.NONE
+    if exposed and not settings.listens_on_loopback_only():
+        host, _ = settings.listen_address()
+        raise ConfigurationError(
+            "AUTH=none is only allowed when the service listens on loopback; it would "
+            f"listen on {host} (set HOST=127.0.0.1)"
+        )
+    warn_of_exposure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -150,11 +191,14 @@ def create_app(
                 layout=layout,
                 metrics=metrics,
                 authenticator=auth,
+                follows=FollowStreams(settings.max_follows_per_user),
+                indexes=ArchiveIndexes(layout),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
 
-    app = FastAPI(
+    # The documentation pages load Swagger UI and ReDoc from the package, not from a CDN.
+    app = FastAPIOffline(
         title="must-gather-api",
         version=__version__,
         summary="Run OpenShift/Kubernetes must-gather over HTTP: trigger, poll, download.",
@@ -171,4 +215,6 @@ def create_app(
         )
     app.include_router(health.router)
     app.include_router(gatherings.router)
+    app.include_router(files.router)
+    app.include_router(summaries.router)
     return app

@@ -46,6 +46,14 @@ class Conflict(MustGatherError):
     """The gathering is not in a state that allows the operation (HTTP 409)."""
 
 
+class TooManyRequests(MustGatherError):
+    """A quota is reached (HTTP 429); ``retry_after`` seconds is a fair time to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreUnavailable(MustGatherError):
     """The database cannot be reached or written (HTTP 503)."""
 

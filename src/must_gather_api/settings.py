@@ -133,6 +133,17 @@ class Settings(BaseSettings):
     max_concurrent_gatherings: int = Field(
         4, ge=1, le=64, description="Gatherings run at once; the rest wait in FIFO order."
     )
+    max_queued_gatherings: int = Field(
+        100, ge=0, description="Gatherings that may wait in the queue; more get 429. 0: no bound."
+    )
+    max_gatherings_per_user: int = Field(
+        2,
+        ge=0,
+        description="Queued and running gatherings one non-admin caller may have; 0: no limit.",
+    )
+    max_follows_per_user: int = Field(
+        4, ge=0, description="`logs?follow=true` streams one caller may hold open; 0: no limit."
+    )
     gather_timeout_margin: Duration = Field(
         timedelta(minutes=5),
         description="Time allowed past a gathering's timeout for copying and packing.",
@@ -159,7 +170,15 @@ class Settings(BaseSettings):
         None, description="Path of the kubeconfig; setting it implies USE_KUBECONFIG."
     )
     server_ca_file: Path | None = Field(
-        None, description="CA bundle that verifies a request's `server` (TLS is always verified)."
+        None,
+        description="CA bundle that verifies the servers of ALLOWED_SERVERS (required with them).",
+    )
+    allowed_servers: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "Comma-separated API servers a request's `server` may name (admins only, caller "
+            "credentials only); empty: `server` is refused."
+        ),
     )
     gather_credentials: GatherCredentials = Field(
         GatherCredentials.CALLER,
@@ -183,12 +202,23 @@ class Settings(BaseSettings):
     auth_group: str = Field("*", description="API group of the permission a caller needs.")
     auth_resource: str = Field("*", description="Resource of the permission a caller needs.")
     auth_namespace: str = Field("*", description="Namespace of the permission a caller needs.")
-    auth_admin_verb: str | None = Field(
-        None, description="With LIST_SCOPE=own, the verb that sees everyone's (default AUTH_VERB)."
+    auth_admin_verb: str = Field(
+        "*",
+        description=(
+            "Verb of the admin permission: admins see everyone's gatherings and may use every "
+            "parameter (default: cluster-admin)."
+        ),
     )
-    auth_admin_group: str | None = Field(None, description="Likewise (default AUTH_GROUP).")
-    auth_admin_resource: str | None = Field(None, description="Likewise (default AUTH_RESOURCE).")
-    auth_admin_namespace: str | None = Field(None, description="Likewise (default AUTH_NAMESPACE).")
+    auth_admin_group: str = Field("*", description="API group of the admin permission.")
+    auth_admin_resource: str = Field("*", description="Resource of the admin permission.")
+    auth_admin_namespace: str = Field("*", description="Namespace of the admin permission.")
+    allowed_images: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "Comma-separated images callers without the admin permission may run besides "
+            "MUST_GATHER_IMAGE: `repo` (any tag or digest), `repo:tag` or `repo@sha256:...`."
+        ),
+    )
     auth_cache_ttl: Duration = Field(
         timedelta(seconds=10), description="How long an allow or deny decision is reused."
     )
@@ -230,12 +260,22 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "allowed_images", "allowed_servers", mode="before")
     @classmethod
-    def _origins(cls, value: object) -> object:
+    def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("allowed_images")
+    @classmethod
+    def _image_references(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(parameters.image(image) for image in value)
+
+    @field_validator("allowed_servers")
+    @classmethod
+    def _server_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(parameters.server(address) for address in value)
 
     @field_validator("archive_filename")
     @classmethod
@@ -255,6 +295,9 @@ class Settings(BaseSettings):
             raise ValueError("API_TLS_CERTIFICATE and API_TLS_KEY must be given together")
         if self.timeout > self.max_timeout:
             raise ValueError("TIMEOUT is larger than MAX_TIMEOUT")
+        if self.allowed_servers and self.server_ca_file is None:
+            # The in-cluster CA vouches for this cluster only; another server needs its own.
+            raise ValueError("ALLOWED_SERVERS needs SERVER_CA_FILE, the CA bundle of those servers")
         self.listen_address()  # raises for a malformed PORT
         return self
 
@@ -269,15 +312,19 @@ class Settings(BaseSettings):
 
     @property
     def admin_permission(self) -> Permission:
-        base = self.required_permission
+        # Its own default (cluster-admin), never AUTH_*'s: a narrower AUTH_* must not make
+        # every allowed caller an admin.
         return Permission(
-            verb=self.auth_admin_verb or base.verb,
-            group=self.auth_admin_group if self.auth_admin_group is not None else base.group,
-            resource=self.auth_admin_resource or base.resource,
-            namespace=self.auth_admin_namespace
-            if self.auth_admin_namespace is not None
-            else base.namespace,
+            verb=self.auth_admin_verb,
+            group=self.auth_admin_group,
+            resource=self.auth_admin_resource,
+            namespace=self.auth_admin_namespace,
         )
+
+    @property
+    def narrower_than_admin(self) -> bool:
+        """Whether some allowed callers may not be admins."""
+        return self.required_permission != self.admin_permission
 
     @property
     def tls(self) -> bool:

@@ -242,3 +242,54 @@ def test_the_components_add_service_credentials_and_a_claim_for_the_data(
     }
     [account] = binding["subjects"]
     assert (account["kind"], account["name"]) == ("ServiceAccount", "must-gather-api")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_network_policy_admits_only_the_clients_and_reaches_only_the_api_dns_and_database(
+    render: Render, variant: str
+) -> None:
+    objects = render(variant)
+    policy = find(objects, "NetworkPolicy", "must-gather-api")
+    spec = policy["spec"]
+    pod_labels = deployment(objects)["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+    [ingress] = spec["ingress"]
+    assert ingress["ports"] == [{"port": "api", "protocol": "TCP"}]
+    [named, *_] = ingress["from"]
+    [expression] = named["namespaceSelector"]["matchExpressions"]
+    assert {"openshift-console", "openshift-mtv"} <= set(expression["values"])
+    assert all(
+        "podSelector" not in source or source.get("namespaceSelector") for source in ingress["from"]
+    )
+    ports = {(p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"]}
+    assert ports == {
+        (443, "TCP"),
+        (6443, "TCP"),
+        (53, "UDP"),
+        (53, "TCP"),
+        (5353, "UDP"),
+        (5353, "TCP"),
+        (5432, "TCP"),
+    }
+    ports_of_container = {p["name"] for p in container(objects)["ports"]}
+    assert "api" in ports_of_container
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_data_volume_holds_the_largest_archive_and_its_work_tree(
+    render: Render, variant: str
+) -> None:
+    objects = render(variant)
+    seen = environment_seen_by_the_container(container(objects)["env"])
+    largest = load_settings(seen).max_archive_bytes or 0
+    volumes = deployment(objects)["spec"]["template"]["spec"]["volumes"]
+    [data] = [v for v in volumes if v["name"] == "data"]
+    if "emptyDir" in data:
+        size = data["emptyDir"]["sizeLimit"]
+    else:
+        claim = find(objects, "PersistentVolumeClaim", data["persistentVolumeClaim"]["claimName"])
+        size = claim["spec"]["resources"]["requests"]["storage"]
+    assert size.endswith("Gi")
+    # The copied tree and the archive packed from it exist at once.
+    assert int(size.removesuffix("Gi")) * 2**30 > 2 * largest

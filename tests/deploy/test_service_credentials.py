@@ -130,12 +130,12 @@ async def test_the_executor_needs_exactly_the_service_credentials_role(
         ("a node name", job(tmp_path, node_name="worker-0"), True),
         (
             "a node selector",
-            job(tmp_path, options={"node_selector": "kubernetes.io/os=linux"}),
+            job(tmp_path, node_selector="kubernetes.io/os=linux"),
             True,
         ),
-        ("a run namespace", job(tmp_path, options={"run_namespace": "default"}), True),
+        ("a run namespace", job(tmp_path, run_namespace="default"), True),
         # Lists the operators' must-gather images; the gathering itself may fail.
-        ("all images", job(tmp_path, options={"all_images": True}), False),
+        ("all images", job(tmp_path, all_images=True), False),
         # Fails, so the fallback inspect runs with the service's account.
         ("an unpullable image", job(tmp_path, images=(UNPULLABLE,)), False),
     ]

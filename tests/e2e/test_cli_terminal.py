@@ -38,7 +38,7 @@ class ChattyExecutor(FakeExecutor):
     """Prints 40 lines, a few wider than the terminal, while the spinner runs; then 3 MiB."""
 
     async def _behave(self, job: Job, output: Output) -> Outcome:
-        if job.images and job.images[0] == "fake/block":
+        if job.options.image_names[:1] == ("fake/block",):
             return await super()._behave(job, output)
         for number in range(40):
             output.line(f"line {number:02d} {LONG if number % 10 == 5 else 'short'} end")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.cluster import Cluster
+from kubesim.pytest_plugin import ClusterFactory
 from must_gather_api.archive import packing
 from support.native import (
     FORKLIFT,
@@ -91,7 +92,7 @@ async def test_an_unknown_image_stream_fails_before_any_pod(
 @pytest.mark.asyncio
 async def test_a_node_selector_runs_one_pod_per_node(kubesim: Cluster, tmp_path: Path) -> None:
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, options={"node_selector": "node-role.kubernetes.io/worker="})
+    gathering = job(tmp_path, node_selector="node-role.kubernetes.io/worker=")
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, outcome.error_reason
@@ -137,7 +138,7 @@ async def test_a_hostile_tree_stays_inside_the_work_dir(kubesim: Cluster, tmp_pa
 
 @pytest.mark.asyncio
 async def test_plain_kubernetes_gathers_and_skips_the_openshift_fallback(
-    kubesim_factory, tmp_path: Path
+    kubesim_factory: ClusterFactory, tmp_path: Path
 ) -> None:
     cluster: Cluster = await kubesim_factory(openshift=False)
     executor = await executor_for(cluster, tmp_path, must_gather_image=UNPULLABLE)
@@ -159,7 +160,7 @@ async def test_a_run_namespace_gets_no_binding_and_loses_only_our_pods(
     kubesim: Cluster, tmp_path: Path
 ) -> None:
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, options={"run_namespace": "migration-demo", "keep": False})
+    gathering = job(tmp_path, run_namespace="migration-demo", keep=False)
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, outcome.error_reason

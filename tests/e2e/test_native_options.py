@@ -10,7 +10,8 @@ import pytest
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
-from support.native import GATHERING_LABEL, Lines, executor_for, gone, job, leftovers
+from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
+from support.native import Lines, executor_for, gone, job, leftovers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -33,12 +34,10 @@ async def test_pod_options_reach_the_pod_and_keep_keeps_it(
     executor = await executor_for(kubesim, tmp_path)
     gathering = job(
         tmp_path,
-        options={
-            "since": "2h",
-            "host_network": True,
-            "volume_percentage": 45,
-            "keep": True,
-        },
+        since="2h",
+        host_network=True,
+        volume_percentage=45,
+        keep=True,
     )
     output = Lines()
     outcome = await executor.run(gathering, output)
@@ -61,7 +60,7 @@ async def test_pod_options_reach_the_pod_and_keep_keeps_it(
 
 async def test_since_time_is_passed_as_given(kubesim: Cluster, tmp_path: Path) -> None:
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, options={"since_time": "2026-01-02T03:04:05Z", "keep": True})
+    gathering = job(tmp_path, since_time="2026-01-02T03:04:05Z", keep=True)
     outcome = await executor.run(gathering, Lines())
     assert outcome.succeeded
     [pod] = kept_pods(kubesim)
@@ -85,7 +84,7 @@ async def test_all_images_adds_every_annotated_image(kubesim: Cluster, tmp_path:
     )
     assert annotated, "the seed should annotate some operators"
     executor = await executor_for(kubesim, tmp_path)
-    gathering = job(tmp_path, images=(), options={"all_images": True})
+    gathering = job(tmp_path, images=(), all_images=True)
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, f"{outcome.error_reason}\n{output.text}"

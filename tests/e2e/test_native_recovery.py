@@ -29,7 +29,10 @@ async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
     calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 30)
     try:
         place = await create_temporary(calls, gathering.gathering_id, Console(Lines(), tmp_path))
-        options = PodOptions(gathering_id=gathering.gathering_id, command=gathering.command)
+        command = gathering.options.command
+        options = PodOptions(
+            gathering_id=gathering.gathering_id, command=command.value if command else None
+        )
         await calls.post(
             f"/api/v1/namespaces/{place.name}/pods", pod_body(ORIGIN, "", options), what="create"
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import tarfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -477,8 +479,10 @@ async def test_new_parameters_are_stored_shown_and_reach_the_executor(
         assert body[key] == value, key
     await finished(api, 1)
     job = executor.jobs[1]
-    assert job.images == ("fake/ok", "quay.io/kubevirt/must-gather:v1")
-    assert job.options == {
+    options = job.options
+    assert options.image_names == ("fake/ok", "quay.io/kubevirt/must-gather:v1")
+    assert options.newer_fields() == {
+        "images": ["quay.io/kubevirt/must-gather:v1"],
         "all_images": True,
         "node_selector": "node-role.kubernetes.io/worker=",
         "host_network": True,
@@ -488,6 +492,11 @@ async def test_new_parameters_are_stored_shown_and_reach_the_executor(
         "volume_percentage": 50,
         "keep": True,
     }
+    assert options.node_selector is not None
+    assert options.node_selector.value == (("node-role.kubernetes.io/worker", ""),)
+    assert options.since is not None and options.since.value == timedelta(hours=2)
+    assert options.since_time is not None
+    assert options.since_time.value == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 async def test_new_parameters_default_to_off(api: httpx2.AsyncClient) -> None:
@@ -523,3 +532,17 @@ async def test_form_booleans_and_image_lists(api: httpx2.AsyncClient) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["keep"] is True
     assert response.json()["images"] == ["quay.io/a/b", "quay.io/c/d"]
+
+
+async def test_the_documentation_pages_load_nothing_from_other_hosts(
+    api: httpx2.AsyncClient,
+) -> None:
+    # Disconnected clusters are common: a CDN would leave /docs blank there.
+    for page in ("/docs", "/redoc"):
+        html = (await api.get(page)).text
+        referenced = re.findall(r'(?:src|href|url)\s*[=:]\s*["\']([^"\']+)["\']', html)
+        assert referenced, page
+        assert not [url for url in referenced if "://" in url or url.startswith("//")], html
+        for url in referenced:
+            if url.endswith((".js", ".css")):
+                assert (await api.get(url)).status_code == 200, url

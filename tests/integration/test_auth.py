@@ -29,6 +29,9 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/must-gather/1"),
     ("GET", "/must-gather/1/data"),
     ("GET", "/must-gather/1/logs"),
+    ("GET", "/must-gather/1/files"),
+    ("GET", "/must-gather/1/files/must-gather/version"),
+    ("GET", "/must-gather/1/summary"),
     ("DELETE", "/must-gather/1"),
 ]
 
@@ -262,8 +265,12 @@ async def test_list_scope_own_keeps_users_apart(
             "/must-gather/dev-run",
             "/must-gather/1/data",
             "/must-gather/1/logs",
+            "/must-gather/1/files",
+            "/must-gather/1/files/must-gather/version",
+            "/must-gather/1/summary",
         ):
             assert (await client.get(url, headers=alice)).status_code == 404, url
+            assert (await client.get(url, headers=bearer(USER_TOKEN))).status_code == 200, url
         assert (await client.delete("/must-gather/1", headers=alice)).status_code == 404
         own = (await client.get("/must-gather", headers=bearer(USER_TOKEN))).json()
         assert [item["id"] for item in own] == [1]

@@ -12,17 +12,16 @@ from typing import Any
 import httpx2
 import pytest
 
-from kubesim import kinds
-from kubesim.auth import ADMIN_TOKEN, User
+from kubesim.auth import ADMIN_TOKEN
 from kubesim.cluster import Cluster
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
 from must_gather_api.cli.demo import provision_service_account
 from support.executors import FakeExecutor
 from support.service import make_settings, running_app
+from support.users import allow_users, as_user
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(90)]
 
-USERS = {"alice": "alice-token", "bob": "bob-token"}
 SCOPED = {
     "list_scope": "own",
     "auth_verb": "get",
@@ -34,36 +33,6 @@ SCOPED = {
     "auth_admin_resource": "*",
     "auth_admin_namespace": "*",
 }
-
-
-def as_user(name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {USERS[name]}"}
-
-
-def allow_users(cluster: Cluster) -> None:
-    cluster.store.create(
-        kinds.CLUSTER_ROLES,
-        {
-            "metadata": {"name": "must-gather-user"},
-            "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}],
-        },
-    )
-    for name, token in USERS.items():
-        cluster.users.add(token, User(name, ("system:authenticated",), uid=f"{name}-uid"))
-        cluster.store.create(
-            kinds.CLUSTER_ROLE_BINDINGS,
-            {
-                "metadata": {"name": f"must-gather-user-{name}"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "must-gather-user",
-                },
-                "subjects": [
-                    {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": name}
-                ],
-            },
-        )
 
 
 async def finished(client: httpx2.AsyncClient, gathering_id: int, owner: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class FakeExecutor:
         return Outcome()
 
     async def _behave(self, job: Job, output: Output) -> Outcome:
-        image = job.images[0] if job.images else ""
+        image = job.options.image_names[0] if job.options.image_names else ""
         output.line(f"[fake] gathering with {image}")
         if image == "fake/ok" or not image.startswith("fake/"):
             (job.work_dir / "version").write_text("fake/ok\n1.0.0\n")

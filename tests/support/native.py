@@ -19,7 +19,7 @@ from must_gather_api.executors.kubernetes import KubernetesExecutor
 from must_gather_api.executors.kubernetes.executor import Timings
 from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
 from must_gather_api.kube.access import ClusterAccess
-from must_gather_api.parameters import parse_command
+from must_gather_api.parameters import GatheringOptions
 from support.service import make_settings
 
 FAST = Timings(poll_interval=0.2, keep_alive_interval=0.5, cleanup_timeout=20.0)
@@ -78,10 +78,8 @@ def job(
         gathering_id=gathering_id,
         work_dir=work_dir,
         timeout=timedelta(seconds=timeout),
-        images=images,
-        command=parse_command(command) if command else None,
+        options=GatheringOptions.of(images=images, command=command, **fields),
         credentials=Credentials(token=token, user="tester") if token else None,
-        **fields,
     )
 
 

@@ -55,7 +55,7 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def served_app(
-    settings: Settings, *, executor: Executor, authenticator: Authenticator | None = None
+    settings: Settings, *, executor: Executor | None, authenticator: Authenticator | None = None
 ) -> AsyncIterator[str]:
     """The app served by uvicorn on a loopback port; yields its base URL."""
     app = create_app(settings, executor=executor, authenticator=authenticator)

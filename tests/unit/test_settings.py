@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from must_gather_api.app import create_app
 from must_gather_api.errors import ConfigurationError
+from must_gather_api.setting_values import compact_duration
 from must_gather_api.settings import (
     AuthMode,
     Settings,
-    compact_duration,
     load_settings,
     request_defaults,
 )
@@ -301,3 +302,11 @@ def test_request_defaults_ignore_an_invalid_later_value(
 )
 def test_compact_duration(value: timedelta, text: str) -> None:
     assert compact_duration(value) == text
+
+
+def test_the_app_factory_refuses_auth_none_off_loopback(tmp_path: Path) -> None:
+    exposed = load_settings({}, auth="none", host="0.0.0.0", data_dir=str(tmp_path))
+    with pytest.raises(ConfigurationError, match="AUTH=none is only allowed"):
+        create_app(exposed)
+    loopback = load_settings({}, auth="none", host="127.0.0.1", data_dir=str(tmp_path))
+    assert create_app(loopback).title == "must-gather-api"

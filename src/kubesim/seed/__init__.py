@@ -18,6 +18,7 @@ from kubesim.seed.core import (
     nodes,
     user_workload,
 )
+from kubesim.seed.faults import fault_objects
 from kubesim.seed.forklift import forklift_objects
 from kubesim.seed.objects import LOG_ANNOTATION, STATIC_ANNOTATION, Clock, log_annotation
 from kubesim.seed.openshift import OPENSHIFT_NAMESPACES, openshift_objects
@@ -26,11 +27,12 @@ __all__ = ["LOG_ANNOTATION", "STATIC_ANNOTATION", "log_annotation", "seed_object
 
 
 def seed_objects(
-    *, openshift: bool, now: datetime | None = None
+    *, openshift: bool, now: datetime | None = None, faults: bool = False
 ) -> list[tuple[Kind, dict[str, Any]]]:
     """Objects in creation order: namespaces come before what they hold.
 
     ``now`` anchors every timestamp (heartbeats, events, log lines); default: the present.
+    ``faults`` adds the known faults of ``kubesim.seed.faults`` (OpenShift only).
     """
     clock = Clock(now or datetime.now(UTC))
     names = list(PLAIN_NAMESPACES) + (list(OPENSHIFT_NAMESPACES) if openshift else [])
@@ -41,4 +43,6 @@ def seed_objects(
     if openshift:
         found += openshift_objects(clock)
         found += forklift_objects(clock)
+        if faults:
+            found += fault_objects(clock)
     return found

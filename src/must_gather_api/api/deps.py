@@ -12,7 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from must_gather_api.api.metrics import Metrics
+from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
+from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
@@ -27,6 +29,8 @@ class Services:
     layout: Layout
     metrics: Metrics
     authenticator: Authenticator
+    follows: FollowStreams
+    indexes: ArchiveIndexes
 
 
 def _services(request: Request) -> Services:

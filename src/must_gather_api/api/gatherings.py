@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,16 +13,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 
 from must_gather_api import parameters
-from must_gather_api.api import bodies
+from must_gather_api.api import bodies, privileges, quotas
 from must_gather_api.api.deps import CallerDep, Services, ServicesDep
 from must_gather_api.api.downloads import archive_response
 from must_gather_api.api.schemas import GatheringRequest, GatheringView, render
-from must_gather_api.auth.base import Caller
-from must_gather_api.errors import ArchiveNotAvailable, GatheringNotFound, InvalidParameter
+from must_gather_api.api.scoping import archive_of, owner_filter
+from must_gather_api.api.scoping import find_visible as _find
+from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
+from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
 from must_gather_api.gatherings.records import Gathering, Status
-from must_gather_api.settings import ListScope, request_defaults
+from must_gather_api.settings import request_defaults
 
 router = APIRouter(prefix="/must-gather", tags=["gatherings"])
 
@@ -42,25 +44,20 @@ _ONE: dict[int | str, dict[str, Any]] = {
 _FOLLOW_WAIT_SECONDS = 5.0
 
 
-def _visible(caller: Caller, gathering: Gathering, services: Services) -> Gathering:
-    """Hide (as not found) what this caller may not see; see LIST_SCOPE."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    if own_only and gathering.requested_by != caller.user:
-        raise GatheringNotFound("no gathering has that id or custom-name")
-    return gathering
-
-
-async def _find(reference: str, caller: Caller, services: Services) -> Gathering:
-    return _visible(caller, await services.store.find(reference), services)
-
-
 async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
     tail = await asyncio.to_thread(
         read_tail,
         services.layout.output_log(gathering.id),
         services.settings.exec_output_tail_bytes,
     )
-    return render(gathering, exec_output=tail)
+    view = render(gathering, exec_output=tail)
+    if gathering.has_archive:
+        # After the old keys and the others: counts by severity, each image's product.
+        brief = await asyncio.to_thread(summaries.load_brief, services.layout, gathering.id)
+        if brief is not None:
+            view["summary"] = brief.get("counts")
+            view["products"] = brief.get("products")
+    return view
 
 
 @router.post(
@@ -86,8 +83,17 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
             parameters.timeout(asked.timeout, max_timeout=services.settings.max_timeout)
         except ValueError as e:
             raise InvalidParameter("timeout", str(e)) from e
-    stored = asked.to_request(request_defaults(services.settings))
-    gathering = await services.store.create(stored, requested_by=caller.user)
+    defaults = request_defaults(services.settings)
+    await privileges.check(
+        asked,
+        caller,
+        settings=services.settings,
+        authenticator=services.authenticator,
+        default_image=defaults.image,
+    )
+    await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
+    options = asked.to_options(defaults)
+    gathering = await services.store.create(options, requested_by=caller.user)
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
     services.runner.submit(gathering, credentials=credentials)
@@ -109,8 +115,7 @@ async def list_all(
 ) -> JSONResponse:
     """All gatherings in ascending id order. Each carries only the last 1 KiB of its
     `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
-    own_only = services.settings.list_scope is ListScope.OWN and not caller.is_admin
-    owner = caller.user if own_only else None
+    owner = owner_filter(caller, services)
     found = await services.store.list(
         status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
     )
@@ -140,21 +145,11 @@ async def download(
 ) -> Response:
     """The archive, once the gathering has ended and an archive exists. Supports Range."""
     gathering = await _find(reference, caller, services)
-    path = services.layout.archive(gathering.id)
-    if not gathering.has_archive or not await asyncio.to_thread(path.is_file):
-        raise ArchiveNotAvailable(_why_no_archive(gathering))
+    path = await archive_of(gathering, services)
     response = archive_response(path, name=gathering.archive_name)
     if request.method == "GET" and not request.headers.get("range"):
         services.metrics.bytes_served.inc(gathering.archive_size)
     return response
-
-
-def _why_no_archive(gathering: Gathering) -> str:
-    if not gathering.status.finished:
-        return f"gathering {gathering.id} is {gathering.status.value}; its archive is not ready"
-    if gathering.archive_removed:
-        return f"the archive of gathering {gathering.id} was {gathering.archive_removed}"
-    return f"gathering {gathering.id} has no archive ({gathering.error_reason or 'no data'})"
 
 
 @router.get(
@@ -172,12 +167,29 @@ async def logs(
     ] = False,
 ) -> Response:
     gathering = await _find(reference, caller, services)
+    release = services.follows.acquire(caller.user) if follow else None
     return StreamingResponse(
-        _stream_output(gathering, services, follow=follow), media_type="text/plain; charset=utf-8"
+        _stream_output(gathering, services, follow=follow, release=release),
+        media_type="text/plain; charset=utf-8",
     )
 
 
 async def _stream_output(
+    gathering: Gathering,
+    services: Services,
+    *,
+    follow: bool,
+    release: Callable[[], None] | None = None,
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in _output_chunks(gathering, services, follow=follow):
+            yield chunk
+    finally:
+        if release is not None:
+            release()
+
+
+async def _output_chunks(
     gathering: Gathering, services: Services, *, follow: bool
 ) -> AsyncIterator[bytes]:
     path = services.layout.output_log(gathering.id)

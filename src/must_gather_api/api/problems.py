@@ -32,21 +32,26 @@ _STATUS: list[tuple[type[errors.MustGatherError], int]] = [
     (errors.Conflict, 409),
     (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
+    (errors.TooManyRequests, 429),
     (errors.StoreUnavailable, 503),
     (errors.AuthUnavailable, 503),
     (errors.ServiceStopping, 503),
 ]
 
 
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, detail: str, *, retry_after: int | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
     body["detail"] = detail
     body.update(extra)
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if status == 503:
-        headers["Retry-After"] = "5"
+    if status == 503 and retry_after is None:
+        retry_after = 5
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -83,7 +88,8 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
         extra["field"] = error.field
     if status >= 500:
         log.warning("answering %d: %s", status, error.message)
-    return problem(status, error.message, **extra)
+    retry_after = error.retry_after if isinstance(error, errors.TooManyRequests) else None
+    return problem(status, error.message, retry_after=retry_after, **extra)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -1,8 +1,9 @@
 """The JSON shapes of the API: what a caller may send, and the gathering object.
 
 The object keeps the old service's 15 keys, names and types; keys added since come
-after them. Request keys are exactly the old service's eight writable ones: anything
-else (``id``, ``status``, ``exec-output``, unknown keys) is refused, never ignored.
+after them. Request keys are the old service's eight writable ones and the parameters
+added since (``GatheringOptions``): anything else (``id``, ``status``, ``exec-output``,
+unknown keys) is refused, never ignored.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from must_gather_api import parameters
-from must_gather_api.gatherings.records import Gathering, Request
+from must_gather_api.gatherings.records import Gathering
+from must_gather_api.parameters import GatheringOptions
+from must_gather_api.parameters.options import FIELD_NAMES, check
 from must_gather_api.settings import RequestDefaults
+
+# The timeout's maximum is a setting: the route checks it (parameters.timeout).
+PARAMETERS = tuple(name for name in FIELD_NAMES if name != "timeout")
 
 
 class GatheringRequest(BaseModel):
@@ -89,46 +94,6 @@ class GatheringRequest(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("images")
-    @classmethod
-    def _images(cls, value: list[str]) -> list[str]:
-        if len(value) > 16:
-            raise ValueError("at most 16 images")
-        return [parameters.image(image) for image in value]
-
-    @field_validator("node_selector")
-    @classmethod
-    def _node_selector(cls, value: str) -> str:
-        if value:
-            parameters.node_selector(value)
-        return value
-
-    @field_validator("run_namespace")
-    @classmethod
-    def _run_namespace(cls, value: str) -> str:
-        if value:
-            parameters.namespace(value)
-        return value
-
-    @field_validator("since")
-    @classmethod
-    def _since(cls, value: str) -> str:
-        if value:
-            parameters.since(value)
-        return value
-
-    @field_validator("since_time")
-    @classmethod
-    def _since_time(cls, value: str) -> str:
-        if value:
-            parameters.since_time(value)
-        return value
-
-    @field_validator("volume_percentage")
-    @classmethod
-    def _volume_percentage(cls, value: int | None) -> int | None:
-        return None if value is None else parameters.volume_percentage(value)
-
     @field_validator("timeout", mode="before")
     @classmethod
     def _number_is_seconds(cls, value: Any) -> Any:
@@ -136,83 +101,24 @@ class GatheringRequest(BaseModel):
             return format(value, "g")
         return value
 
-    @field_validator("custom_name")
+    @field_validator(*PARAMETERS)
     @classmethod
-    def _custom_name(cls, value: str) -> str:
-        return parameters.custom_name(value) if value else value
+    def _valid(cls, value: Any, info: ValidationInfo) -> Any:
+        # One set of rules for every parameter: GatheringOptions's, in parameters/.
+        return check(str(info.field_name), value)
 
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return parameters.image(value) if value else value
-
-    @field_validator("image_stream")
-    @classmethod
-    def _image_stream(cls, value: str) -> str:
-        if not value:
-            return value
-        parameters.image_stream(value)
-        return value
-
-    @field_validator("node_name")
-    @classmethod
-    def _node_name(cls, value: str) -> str:
-        return parameters.node_name(value) if value else value
-
-    @field_validator("command")
-    @classmethod
-    def _command(cls, value: str) -> str:
-        if value:
-            parameters.parse_command(value)
-        return value
-
-    @field_validator("source_dir")
-    @classmethod
-    def _source_dir(cls, value: str) -> str:
-        return parameters.source_dir(value) if value else value
-
-    @field_validator("server")
-    @classmethod
-    def _server(cls, value: str) -> str:
-        return parameters.server(value) if value else value
-
-    def to_request(self, defaults: RequestDefaults) -> Request:
-        """The stored request, with the server's defaults filled in where the caller gave none.
-
-        With only an image-stream, no default image is added (the old service then ran
-        two images and failed).
-        """
-        image = self.image or ("" if self.image_stream else defaults.image)
-        return Request(
-            custom_name=self.custom_name,
-            image=image,
-            image_stream=self.image_stream,
-            node_name=self.node_name,
-            command=self.command,
-            source_dir=self.source_dir,
-            timeout=self.timeout or defaults.timeout,
-            server=self.server,
-            options=self.options(),
-        )
-
-    def options(self) -> dict[str, Any]:
-        """The parameters added since the old service, as stored (only those given)."""
-        given: dict[str, Any] = {
-            "images": self.images,
-            "all_images": self.all_images,
-            "node_selector": self.node_selector,
-            "host_network": self.host_network,
-            "run_namespace": self.run_namespace,
-            "since": self.since,
-            "since_time": self.since_time,
-            "volume_percentage": self.volume_percentage,
-            "keep": self.keep,
-        }
-        return {key: value for key, value in given.items() if value not in (None, "", [], False)}
+    def to_options(self, defaults: RequestDefaults) -> GatheringOptions:
+        """The gathering's options, with the server's defaults filled in where the caller
+        gave none. With only an image-stream, no default image is added (the old service
+        then ran two images and failed)."""
+        fields = self.model_dump()
+        fields["image"] = self.image or ("" if self.image_stream else defaults.image)
+        fields["timeout"] = self.timeout or defaults.timeout
+        return GatheringOptions.parse(fields)
 
 
 class GatheringView(BaseModel):
-    """The gathering object (documentation of what ``render`` produces)."""
+    """The gathering object: ``render`` fills it in, and it alone decides the keys sent."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -261,37 +167,21 @@ def timestamp(value: datetime | None) -> str:
 
 
 def render(gathering: Gathering, *, exec_output: str) -> dict[str, Any]:
-    request = gathering.request
-    options = request.options
-    return {
-        "id": gathering.id,
-        "created-at": timestamp(gathering.created_at),
-        "updated-at": timestamp(gathering.updated_at),
-        "custom-name": request.custom_name,
-        "status": gathering.status.value,
-        "image": request.image,
-        "image-stream": request.image_stream,
-        "node-name": request.node_name,
-        "command": request.command,
-        "source-dir": request.source_dir,
-        "timeout": request.timeout,
-        "server": request.server,
-        "archive-size": gathering.archive_size,
-        "archive-name": gathering.archive_name,
-        "exec-output": exec_output,
-        "error-reason": gathering.error_reason,
-        "started-at": timestamp(gathering.started_at),
-        "finished-at": timestamp(gathering.finished_at),
-        "archive-sha256": gathering.archive_sha256,
-        "archive-removed": gathering.archive_removed,
-        "requested-by": gathering.requested_by,
-        "images": list(options.get("images", [])),
-        "all-images": bool(options.get("all_images", False)),
-        "node-selector": options.get("node_selector", ""),
-        "host-network": bool(options.get("host_network", False)),
-        "run-namespace": options.get("run_namespace", ""),
-        "since": options.get("since", ""),
-        "since-time": options.get("since_time", ""),
-        "volume-percentage": options.get("volume_percentage"),
-        "keep": bool(options.get("keep", False)),
-    }
+    """The gathering object as the API sends it: ``GatheringView``, by its aliases."""
+    view = GatheringView(
+        id=gathering.id,
+        created_at=timestamp(gathering.created_at),
+        updated_at=timestamp(gathering.updated_at),
+        status=gathering.status.value,
+        archive_size=gathering.archive_size,
+        archive_name=gathering.archive_name,
+        exec_output=exec_output,
+        error_reason=gathering.error_reason,
+        started_at=timestamp(gathering.started_at),
+        finished_at=timestamp(gathering.finished_at),
+        archive_sha256=gathering.archive_sha256,
+        archive_removed=gathering.archive_removed,
+        requested_by=gathering.requested_by,
+        **gathering.request.to_fields(),
+    )
+    return view.model_dump(by_alias=True)

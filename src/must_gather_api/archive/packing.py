@@ -2,10 +2,12 @@
 
 When the tree holds exactly one file named ARCHIVE_FILENAME (the Forklift image packs
 its own), that file is the archive as it is. Otherwise the whole tree is packed into a
-tar.gz, compressed with isal. Nothing from a pod is trusted: entries are added by
-walking the tree without following links, symlinks are stored as links, and hard
-links, devices, FIFOs and sockets are left out. The archive is written under a
-temporary name and renamed when complete, so a half-written archive is never served.
+tar.gz, compressed with isal in independent gzip members (``seekable``), and its index
+(``index``) is recorded on the way, so one member can later be read without the rest.
+Nothing from a pod is trusted: entries are added by walking the tree without following
+links, symlinks are stored as links, and hard links, devices, FIFOs and sockets are left
+out. The archive is written under a temporary name and renamed when complete, so a
+half-written archive is never served.
 All functions here block: call them off the event loop.
 """
 
@@ -17,12 +19,12 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from isal import igzip
-
+from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
+from must_gather_api.archive.seekable import MemberWriter
 from must_gather_api.errors import ExecutionFailed
 
 _CHUNK = 1 << 20
@@ -38,6 +40,8 @@ class Packed:
     size: int
     sha256: str
     entries: int
+    # Derived from the archive (recorded while packing), not part of what identifies it.
+    index: ArchiveIndex | None = field(default=None, compare=False)
 
 
 class _CountingWriter:
@@ -97,34 +101,43 @@ def pack(
     """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
     ``destination``."""
     entries = 0
+    indexed = IndexBuilder()
     try:
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
-            with (
-                igzip.IGzipFile(  # type: ignore[no-untyped-call]
-                    fileobj=counted, mode="wb", compresslevel=_COMPRESS_LEVEL
-                ) as gz,
-                tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
-            ):
+            compressed = MemberWriter(counted, level=_COMPRESS_LEVEL)
+            with tarfile.open(  # type: ignore[call-overload]
+                fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT
+            ) as tar:
                 # tarfile copies in 16 KiB pieces by default; 1 MiB pieces let isal compress
                 # (without the GIL) long enough that the event loop is not starved.
-                tar.copybufsize = _CHUNK  # type: ignore[attr-defined]  # missing from typeshed
+                tar.copybufsize = _CHUNK
                 for path, info in _entries(tree, top):
                     if info.isreg():
                         with path.open("rb") as content:
                             tar.addfile(info, content)
+                        # The data ends at the tar's offset, before padding to a block.
+                        padded = -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+                        info.offset_data = tar.offset - padded
                     else:
                         tar.addfile(info)
+                    indexed.add(info)
                     # tarfile keeps every member it wrote; a million of them is ~0.5 GiB.
-                    tar.members.clear()  # type: ignore[attr-defined]  # missing from typeshed
+                    tar.members.clear()
                     entries += 1
+            compressed.close()
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, destination)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return Packed(size=counted.size, sha256=counted.digest.hexdigest(), entries=entries)
+    return Packed(
+        size=counted.size,
+        sha256=counted.digest.hexdigest(),
+        entries=entries,
+        index=indexed.build(compressed.checkpoints, destination),
+    )
 
 
 def _entries(tree: Path, top: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from must_gather_api.settings import Permission
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -15,6 +17,9 @@ class Caller:
     groups: tuple[str, ...] = ()
     token: str = field(default="", repr=False)
     is_admin: bool = True
+    uid: str = ""
+    # The TokenReview's extra (OpenShift puts token scopes there): kept for later reviews.
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 ANONYMOUS = Caller(user="", is_admin=True)
@@ -28,6 +33,13 @@ class Authenticator(Protocol):
         """
         ...
 
+    async def may(self, caller: Caller, permission: Permission) -> bool:
+        """Whether the cluster grants ``caller`` this permission (a SubjectAccessReview).
+
+        Raises AuthUnavailable when the cluster cannot answer.
+        """
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -36,6 +48,9 @@ class NoAuthentication:
 
     async def authenticate(self, authorization: str | None) -> Caller:  # noqa: ARG002
         return ANONYMOUS
+
+    async def may(self, caller: Caller, permission: Permission) -> bool:  # noqa: ARG002
+        return True
 
     async def close(self) -> None:
         return None

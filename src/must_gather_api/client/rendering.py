@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from must_gather_api.client.api import Gathering
+from must_gather_api.client.terminal import printable
 
 PROGRAM = "must-gather-api"
 # Without a terminal there is no width to fit: a table keeps its rows on one line each.
@@ -103,7 +104,10 @@ class Screen:
         return self.console.is_terminal and not self.json
 
     def line(self, text: str, *, style: str = "") -> None:
-        self.console.print(Text(text, style=style), soft_wrap=True, markup=False, highlight=False)
+        # Lines may carry a gathering's output, written by the image: never raw to a terminal.
+        self.console.print(
+            Text(printable(text), style=style), soft_wrap=True, markup=False, highlight=False
+        )
 
     def data(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
@@ -135,7 +139,9 @@ class Screen:
             elif isinstance(value, list):
                 value = ", ".join(str(item) for item in value)
             shown = Text(f"{key + ':':<{width}} ")
-            shown.append(str(value), style=status_style(str(value)) if key == "status" else "")
+            shown.append(
+                printable(str(value)), style=status_style(str(value)) if key == "status" else ""
+            )
             self.console.print(shown, soft_wrap=True)
         tail = gathering.exec_output.splitlines()[-OUTPUT_TAIL_LINES:]
         if tail:

@@ -9,12 +9,12 @@ shutdown, and must clean up what it created in the cluster before it re-raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from must_gather_api.parameters import Command
+from must_gather_api.parameters import GatheringOptions
 
 
 class Output(Protocol):
@@ -41,18 +41,13 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Job:
-    """One gathering as an executor sees it: validated parameters, no strings to parse."""
+    """One gathering as an executor sees it: its validated, typed options, no strings to
+    parse; ``timeout`` is the gathering's own (the runner adds the copy margin around it)."""
 
     gathering_id: int
     work_dir: Path
     timeout: timedelta
-    images: tuple[str, ...] = ()
-    image_stream: str = ""
-    node_name: str = ""
-    command: Command | None = None
-    source_dir: str = "/must-gather"
-    server: str = ""
-    options: dict[str, Any] | None = None
+    options: GatheringOptions = field(default_factory=GatheringOptions)
     credentials: Credentials | None = None
 
 

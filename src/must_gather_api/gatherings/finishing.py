@@ -11,9 +11,10 @@ import errno
 import logging
 from pathlib import Path
 
-from must_gather_api.archive import background, packing, vetting
+from must_gather_api.archive import background, index, packing, vetting
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
+from must_gather_api.gatherings import summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
@@ -45,25 +46,53 @@ async def _make_archive(
     partial = layout.partial_archive(gathering_id)
     own = await background.run(packing.find_packed_archive, tree, filename)
     if own is None:
-        return await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
-    served = await vetting.serve_own(
-        own,
-        tree,
-        destination,
-        partial=partial,
-        scratch=layout.repack_dir(gathering_id),
-        limit=limit,
-        max_entries=max_entries,
-    )
-    if served.note:
-        output.line(f"[must-gather-api] {served.note}")
-    return served.packed
+        packed = await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
+    else:
+        served = await vetting.serve_own(
+            own,
+            tree,
+            destination,
+            partial=partial,
+            scratch=layout.repack_dir(gathering_id),
+            limit=limit,
+            max_entries=max_entries,
+        )
+        if served.note:
+            output.line(f"[must-gather-api] {served.note}")
+        packed = served.packed
+    await background.run(_write_index, layout, gathering_id, packed)
+    return packed
+
+
+def _write_index(layout: Layout, gathering_id: int, packed: packing.Packed) -> None:
+    """Beside the archive; an image's own archive is read once to build it. An archive that
+    cannot be indexed is still served whole by /data (its members just cannot be browsed)."""
+    try:
+        built = packed.index or index.scan(layout.archive(gathering_id))
+        index.save(built, layout.archive_index(gathering_id))
+    except index.IndexUnreadable as e:
+        log.warning("gathering %d: no index of the archive: %s", gathering_id, e)
 
 
 def _disk_error(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
         return "the archive could not be written: no space left on the data volume"
     return f"the archive could not be written: {error.strerror or error}"
+
+
+async def _analyze(layout: Layout, gathering_id: int, output: OutputLog) -> None:
+    """Findings over the new archive, stored beside it; a failure here fails nothing else
+    (the summary is then computed when first asked for)."""
+    try:
+        summary = await background.run(summaries.compute, layout, gathering_id, now())
+    except (index.IndexUnreadable, OSError) as e:
+        log.warning("gathering %d: the archive was not analyzed: %s", gathering_id, e)
+        return
+    counts = summary.counts()
+    output.line(
+        f"[must-gather-api] analysis: {counts['error']} errors, {counts['warning']} warnings "
+        f"(GET /must-gather/{gathering_id}/summary)"
+    )
 
 
 async def finish(
@@ -101,6 +130,7 @@ async def finish(
         output.line(f"[must-gather-api] no archive: {reason}")
     else:
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
+        await _analyze(layout, gathering.id, output)
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
     reason = public_reason(reason, hidden=[layout.data_dir])

@@ -4,6 +4,9 @@
     <data_dir>/gatherings/<id>/work/           the gathered tree, as the executor wrote it
     <data_dir>/gatherings/<id>/archive         the archive served by /data
     <data_dir>/gatherings/<id>/archive.partial the archive while it is written
+    <data_dir>/gatherings/<id>/archive.index   its members and restart points (archive.index)
+    <data_dir>/gatherings/<id>/summary.json    the findings of analysis over it
+    <data_dir>/gatherings/<id>/summary.brief.json  their counts, for the gathering object
     <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
 
 Paths are derived from the id and never stored or shown, so no response can reveal
@@ -44,6 +47,15 @@ class Layout:
         """Where an image's own archive is unpacked to be packed again safely."""
         return self.directory(gathering_id) / "repack"
 
+    def archive_index(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "archive.index"
+
+    def summary(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "summary.json"
+
+    def summary_brief(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "summary.brief.json"
+
     def prepare(self, gathering_id: int) -> Path:
         """A fresh, empty directory for a new gathering (blocking: call off the loop)."""
         directory = self.directory(gathering_id)
@@ -67,6 +79,9 @@ class Layout:
     def remove_archive(self, gathering_id: int) -> None:
         self.archive(gathering_id).unlink(missing_ok=True)
         self.partial_archive(gathering_id).unlink(missing_ok=True)
+        self.archive_index(gathering_id).unlink(missing_ok=True)
+        self.summary(gathering_id).unlink(missing_ok=True)
+        self.summary_brief(gathering_id).unlink(missing_ok=True)
 
     def existing_ids(self) -> set[int]:
         """Ids that have a directory (blocking: call off the loop)."""

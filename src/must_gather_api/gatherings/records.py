@@ -1,12 +1,17 @@
-"""What the service knows about one gathering: its request, its state, its result."""
+"""What the service knows about one gathering: its request, its state, its result.
+
+The request is a ``GatheringOptions``; the store keeps its text form.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from must_gather_api.parameters import GatheringOptions
 
 
 class Status(StrEnum):
@@ -23,31 +28,12 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
-class Request:
-    """The parameters a caller gave, validated, as they are shown back.
-
-    The eight keys of the old service are strings (empty when not given); the options
-    added since are kept together in ``options`` so that adding one needs no migration.
-    """
-
-    custom_name: str = ""
-    image: str = ""
-    image_stream: str = ""
-    node_name: str = ""
-    command: str = ""
-    source_dir: str = ""
-    timeout: str = ""
-    server: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Gathering:
     id: int
     created_at: datetime
     updated_at: datetime
     status: Status
-    request: Request
+    request: GatheringOptions
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error_reason: str = ""
@@ -63,3 +49,32 @@ class Gathering:
 
     def replace(self, **changes: Any) -> Gathering:
         return dataclasses.replace(self, **changes)
+
+
+REQUEST_COLUMNS = (
+    "custom_name",
+    "image",
+    "image_stream",
+    "node_name",
+    "command",
+    "source_dir",
+    "timeout",
+    "server",
+)
+"""The old service's eight parameters: a text column each (``custom_name`` is indexed)."""
+
+
+def stored_request(request: GatheringOptions) -> tuple[dict[str, str], dict[str, Any]]:
+    """The request as the store keeps it: the eight text columns, and the parameters added
+    since as one JSON object of those that were given (so adding one needs no migration)."""
+    fields = request.to_fields()
+    return {name: fields[name] for name in REQUEST_COLUMNS}, request.newer_fields()
+
+
+def loaded_request(
+    columns: dict[str, str | None], options: dict[str, Any] | None
+) -> GatheringOptions:
+    """The request back from its columns and JSON object, as any earlier version wrote them."""
+    fields: dict[str, Any] = dict(options or {})
+    fields.update({name: columns.get(name) or "" for name in REQUEST_COLUMNS})
+    return GatheringOptions.parse(fields)

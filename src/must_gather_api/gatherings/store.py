@@ -23,22 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import StaticPool
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
-from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.records import (
+    REQUEST_COLUMNS,
+    Gathering,
+    Status,
+    loaded_request,
+    stored_request,
+)
 from must_gather_api.gatherings.tables import GatheringRow
+from must_gather_api.parameters import GatheringOptions
 
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-_REQUEST_COLUMNS = (
-    "custom_name",
-    "image",
-    "image_stream",
-    "node_name",
-    "command",
-    "source_dir",
-    "timeout",
-    "server",
-)
 # The id column is a 32-bit INTEGER on PostgreSQL: a larger number cannot be an id, and
 # binding it would fail the query instead of finding nothing.
 _MAX_ID = 2**31 - 1
@@ -56,10 +53,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _record(row: GatheringRow | Row[Any]) -> Gathering:
-    request = Request(
-        **{name: getattr(row, name) or "" for name in _REQUEST_COLUMNS},
-        options=dict(row.options or {}),
-    )
+    request = loaded_request({name: getattr(row, name) for name in REQUEST_COLUMNS}, row.options)
     created = _aware(row.created_at)
     updated = _aware(row.updated_at)
     assert created is not None and updated is not None
@@ -140,15 +134,16 @@ class GatheringStore:
         async with self._guard("reach the database"), self._sessions() as session:
             await session.execute(select(1))
 
-    async def create(self, request: Request, *, requested_by: str = "") -> Gathering:
+    async def create(self, request: GatheringOptions, *, requested_by: str = "") -> Gathering:
         stamp = now()
+        columns, options = stored_request(request)
         row = GatheringRow(
             created_at=stamp,
             updated_at=stamp,
             status=Status.NEW.value,
-            options=dict(request.options),
+            options=options,
             requested_by=requested_by,
-            **{name: getattr(request, name) for name in _REQUEST_COLUMNS},
+            **columns,
         )
         async with self._guard("store the gathering"), self._sessions() as session:
             session.add(row)
@@ -164,15 +159,16 @@ class GatheringStore:
             raise GatheringNotFound(f"no gathering has id {gathering_id}")
         return _record(row)
 
-    async def find(self, reference: str) -> Gathering:
-        """By numeric id first, then the newest gathering whose custom-name is ``reference``."""
+    async def find(self, reference: str, *, requested_by: str | None = None) -> Gathering:
+        """By numeric id first, then the newest gathering whose custom-name is ``reference``;
+        with ``requested_by``, only among that user's (others' read as not existing)."""
         async with self._guard("read the gathering"), self._sessions() as session:
             # ASCII digits only: int() also reads other scripts' digits (U+0661 is 1), and
             # a custom-name made of them would be unreachable.
             numeric = reference.isascii() and reference.isdecimal() and len(reference) <= 10
             if numeric and int(reference) <= _MAX_ID:
                 row = await session.get(GatheringRow, int(reference))
-                if row is not None:
+                if row is not None and requested_by in (None, row.requested_by):
                     return _record(row)
             query = (
                 select(GatheringRow)
@@ -180,6 +176,8 @@ class GatheringStore:
                 .order_by(GatheringRow.id.desc())
                 .limit(1)
             )
+            if requested_by is not None:
+                query = query.where(GatheringRow.requested_by == requested_by)
             found = (await session.scalars(query)).first()
         if found is None:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
@@ -212,6 +210,19 @@ class GatheringStore:
     async def ids(self) -> set[int]:
         async with self._guard("list the gatherings"), self._sessions() as session:
             return set(await session.scalars(select(GatheringRow.id)))
+
+    async def count_active(self, *, requested_by: str | None = None) -> tuple[int, int]:
+        """(queued, running) gatherings, of ``requested_by`` only when given: the quotas."""
+        query = (
+            select(GatheringRow.status, func.count())
+            .where(GatheringRow.status.in_([Status.NEW.value, Status.INPROGRESS.value]))
+            .group_by(GatheringRow.status)
+        )
+        if requested_by is not None:
+            query = query.where(GatheringRow.requested_by == requested_by)
+        async with self._guard("count the gatherings"), self._sessions() as session:
+            counted = {Status(name): number for name, number in (await session.execute(query))}
+        return counted.get(Status.NEW, 0), counted.get(Status.INPROGRESS, 0)
 
     async def count_by_status(self) -> dict[Status, int]:
         query = select(GatheringRow.status, func.count()).group_by(GatheringRow.status)

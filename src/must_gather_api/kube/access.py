@@ -17,6 +17,9 @@ from kubernetes_asyncio import client, config
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import Settings
 
+ApiClient = client.ApiClient
+"""The client type, for modules outside ``kube/`` that hold one without calling it."""
+
 
 @dataclass
 class ClusterAccess:
@@ -49,7 +52,17 @@ class ClusterAccess:
         return cls(configuration=configuration, server_ca_file=settings.server_ca_file)
 
     def api_client(self, *, token: str | None = None, server: str = "") -> client.ApiClient:
-        """A new client: the service's identity, or only ``token`` when one is given."""
+        """A new client: the service's identity, or only ``token`` when one is given.
+
+        A ``server`` (a request's own API server) gets only a caller's ``token`` and is
+        verified with SERVER_CA_FILE alone: the service's identity and the in-cluster CA
+        belong to its own cluster and are never offered to another.
+        """
+        if server and (token is None or self.server_ca_file is None):
+            raise ConfigurationError(
+                "a request's server is reached only with the caller's own token and "
+                "SERVER_CA_FILE; the service's own credentials are never sent there"
+            )
         configuration = copy.copy(self.configuration)
         configuration.api_key = dict(self.configuration.api_key)
         configuration.api_key_prefix = dict(self.configuration.api_key_prefix)
@@ -63,7 +76,6 @@ class ClusterAccess:
             configuration.password = None
         if server:
             configuration.host = server
-            if self.server_ca_file is not None:
-                configuration.ssl_ca_cert = str(self.server_ca_file)
+            configuration.ssl_ca_cert = str(self.server_ca_file)
         configuration.verify_ssl = True
         return client.ApiClient(configuration)

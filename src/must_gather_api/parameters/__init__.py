@@ -7,8 +7,9 @@ input with control characters escaped. Messages do not name the field; the calle
 
 from __future__ import annotations
 
-from must_gather_api.parameters.commands import COMMAND_MAX, Command, parse_command
+from must_gather_api.parameters.commands import COMMAND_MAX, Command, is_targeted, parse_command
 from must_gather_api.parameters.images import ImageStreamRef, image, image_stream
+from must_gather_api.parameters.options import GatheringOptions, InvalidOption, Parsed
 from must_gather_api.parameters.servers import server
 from must_gather_api.parameters.syntax import show
 from must_gather_api.parameters.validators import (
@@ -27,11 +28,15 @@ from must_gather_api.parameters.validators import (
 __all__ = [
     "COMMAND_MAX",
     "Command",
+    "GatheringOptions",
     "ImageStreamRef",
+    "InvalidOption",
+    "Parsed",
     "custom_name",
     "format_node_selector",
     "image",
     "image_stream",
+    "is_targeted",
     "namespace",
     "node_name",
     "node_selector",

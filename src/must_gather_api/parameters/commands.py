@@ -12,9 +12,9 @@ import shlex
 import unicodedata
 from dataclasses import dataclass
 
-from must_gather_api.parameters.syntax import show
+from must_gather_api.parameters.syntax import check_dns_subdomain, show
 
-__all__ = ["COMMAND_MAX", "Command", "parse_command"]
+__all__ = ["COMMAND_MAX", "TARGETED_PROGRAMS", "Command", "is_targeted", "parse_command"]
 
 COMMAND_MAX = 4096
 """The longest command accepted, in characters."""
@@ -146,3 +146,31 @@ def _unbalanced(value: str, problem: str) -> str:
         f"{show(value)} {problem}; quotes must be balanced and a backslash must escape "
         "something, as in a POSIX shell"
     )
+
+
+TARGETED_PROGRAMS = ("/usr/bin/gather", "/usr/bin/targeted")
+"""The programs a command of the targeted shape may run (the must-gather image contract's
+entry point and the Forklift image's targeted gathering)."""
+TARGETED_VARIABLES = ("NS", "PLAN", "VM")
+"""The environment a targeted command may set: what the Forklift UI sends."""
+
+
+def is_targeted(command: Command) -> bool:
+    """Whether ``command`` is ``[NS=… PLAN=… VM=…] /usr/bin/targeted`` (or ``/usr/bin/gather``).
+
+    That shape only chooses what the image's own script gathers, by object names; anything
+    else runs code of the caller's choosing in the gathering pod.
+    """
+    if len(command.argv) != 1 or command.argv[0] not in TARGETED_PROGRAMS:
+        return False
+    names = [name for name, _ in command.env]
+    if len(set(names)) != len(names):
+        return False
+    for name, value in command.env:
+        if name not in TARGETED_VARIABLES:
+            return False
+        try:
+            check_dns_subdomain(value, what=name)
+        except ValueError:
+            return False
+    return True

@@ -57,7 +57,7 @@ def test_what_tarfile_writes_reads_back(format_: int) -> None:
 def test_a_negative_pax_size_is_refused_at_once() -> None:
     stream = hostile_tar()
     assert len(stream) < 10 * 1024
-    names = []
+    names: list[str] = []
     with pytest.raises(TarCorrupt, match="negative"):
         names.extend(member.name for member in TarReader(io.BytesIO(stream)))
     assert names == ["./", "./first.txt"]

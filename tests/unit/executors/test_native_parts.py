@@ -8,6 +8,7 @@ import os
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -23,7 +24,7 @@ from support.hostile import hostile_tar
 
 def api_error(status: int, retry_after: str | None = None) -> ApiException:
     error = ApiException(status=status, reason="x")
-    error.headers = {"Retry-After": retry_after} if retry_after else {}
+    error.headers = {"Retry-After": retry_after} if retry_after else {}  # type: ignore[assignment]
     return error
 
 
@@ -164,7 +165,7 @@ async def test_extraction_is_stopped_at_its_deadline(
 
 
 def test_pull_spec_honours_the_local_reference_policy() -> None:
-    stream = {
+    stream: dict[str, Any] = {
         "spec": {"tags": [{"name": "latest", "referencePolicy": {"type": "Local"}}]},
         "status": {
             "dockerImageRepository": "image-registry.svc:5000/openshift/must-gather",

@@ -13,8 +13,9 @@ import pytest_asyncio
 from must_gather_api.errors import GatheringNotFound
 from must_gather_api.gatherings.cleanup import QUOTA_REASON, Cleaner, CleanupReport
 from must_gather_api.gatherings.layout import Layout
-from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.parameters import GatheringOptions
 
 pytestmark = pytest.mark.asyncio
 
@@ -65,7 +66,7 @@ async def gathering(
     archive_bytes: int = 100,
 ) -> Gathering:
     """A record with its directory: output log, work tree and (when finished) an archive."""
-    created = await store.create(Request(custom_name="c"))
+    created = await store.create(GatheringOptions.of(custom_name="c"))
     layout.prepare(created.id)
     layout.output_log(created.id).write_text("gathered\n")
     (layout.work_dir(created.id) / "version").write_text("1\n")
@@ -179,7 +180,7 @@ async def test_orphans_of_deleted_records_are_removed(
 
 async def test_no_data_directory_is_fine(store: GatheringStore, layout: Layout) -> None:
     assert not layout.root.exists()
-    await store.create(Request())
+    await store.create(GatheringOptions.of())
     assert await cleaner(store, layout, max_age=DAY, max_total_bytes=1).run_once() == (
         CleanupReport()
     )

@@ -14,8 +14,9 @@ import pytest
 import pytest_asyncio
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
-from must_gather_api.gatherings.records import Gathering, Request, Status
+from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, engine_name, now
+from must_gather_api.parameters import GatheringOptions
 from must_gather_api.settings import load_settings
 from support.postgres import fresh_database
 from support.service import free_port
@@ -63,12 +64,13 @@ async def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 @pytest.mark.asyncio
 async def test_create_stores_the_request_and_starts_new(store: GatheringStore) -> None:
-    request = Request(
+    request = GatheringOptions.of(
         custom_name="plan:p1:uid",
         image="quay.io/example/gather:v1",
         command="PLAN=p1 /usr/bin/targeted",
         timeout="15m",
-        options={"since": "1h", "images": ["a", "b"]},
+        since="1h",
+        images=["a", "b"],
     )
     before = now()
     created = await store.create(request, requested_by="alice")
@@ -85,7 +87,7 @@ async def test_create_stores_the_request_and_starts_new(store: GatheringStore) -
 
 @pytest.mark.asyncio
 async def test_get_unknown_ids_are_not_found(store: GatheringStore) -> None:
-    await store.create(Request())
+    await store.create(GatheringOptions.of())
     for missing in (2, 0, -1, 2**31, 2**40):
         with pytest.raises(GatheringNotFound, match=str(missing)):
             await store.get(missing)
@@ -93,8 +95,8 @@ async def test_get_unknown_ids_are_not_found(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_find_by_numeric_id_first(store: GatheringStore) -> None:
-    first = await store.create(Request(custom_name="2"))
-    second = await store.create(Request(custom_name="other"))
+    first = await store.create(GatheringOptions.of(custom_name="2"))
+    second = await store.create(GatheringOptions.of(custom_name="other"))
     # A custom-name equal to an existing id is shadowed by that id, as before.
     assert (await store.find("2")).id == second.id
     assert (await store.find("1")).id == first.id
@@ -103,15 +105,15 @@ async def test_find_by_numeric_id_first(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_find_newest_custom_name_wins(store: GatheringStore) -> None:
-    await store.create(Request(custom_name="plan:p1"))
-    await store.create(Request(custom_name="plan:p2"))
-    newest = await store.create(Request(custom_name="plan:p1"))
+    await store.create(GatheringOptions.of(custom_name="plan:p1"))
+    await store.create(GatheringOptions.of(custom_name="plan:p2"))
+    newest = await store.create(GatheringOptions.of(custom_name="plan:p1"))
     assert (await store.find("plan:p1")).id == newest.id
 
 
 @pytest.mark.asyncio
 async def test_find_numeric_custom_name_without_such_id(store: GatheringStore) -> None:
-    named = await store.create(Request(custom_name="42"))
+    named = await store.create(GatheringOptions.of(custom_name="42"))
     assert (await store.find("42")).id == named.id
 
 
@@ -120,14 +122,14 @@ async def test_find_numeric_custom_name_without_such_id(store: GatheringStore) -
 async def test_find_names_that_only_look_numeric(store: GatheringStore, name: str) -> None:
     # Numbers past the id range, and digits of other scripts (Arabic-Indic, full-width),
     # are custom-names; the first record has id 1 and must not answer for them.
-    await store.create(Request(custom_name="decoy"))
-    named = await store.create(Request(custom_name=name))
+    await store.create(GatheringOptions.of(custom_name="decoy"))
+    named = await store.create(GatheringOptions.of(custom_name=name))
     assert (await store.find(name)).id == named.id
 
 
 @pytest.mark.asyncio
 async def test_find_unknown_reference(store: GatheringStore) -> None:
-    await store.create(Request(custom_name="known"))
+    await store.create(GatheringOptions.of(custom_name="known"))
     for reference in ("unknown", "7", "", "99999999999"):
         with pytest.raises(GatheringNotFound):
             await store.find(reference)
@@ -135,10 +137,10 @@ async def test_find_unknown_reference(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_list_is_ascending_and_filters(store: GatheringStore) -> None:
-    a = await store.create(Request(custom_name="x"), requested_by="alice")
-    b = await store.create(Request(custom_name="y"), requested_by="bob")
-    c = await store.create(Request(custom_name="x"), requested_by="bob")
-    d = await store.create(Request(), requested_by="alice")
+    a = await store.create(GatheringOptions.of(custom_name="x"), requested_by="alice")
+    b = await store.create(GatheringOptions.of(custom_name="y"), requested_by="bob")
+    c = await store.create(GatheringOptions.of(custom_name="x"), requested_by="bob")
+    d = await store.create(GatheringOptions.of(), requested_by="alice")
     await store.update(b.id, status=Status.COMPLETED)
     await store.update(d.id, status=Status.ERROR)
 
@@ -162,7 +164,7 @@ async def test_list_is_ascending_and_filters(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_update_changes_columns_and_moves_updated_at(store: GatheringStore) -> None:
-    created = await store.create(Request())
+    created = await store.create(GatheringOptions.of())
     finished_at = created.created_at + timedelta(seconds=5)
     updated = await store.update(
         created.id,
@@ -189,7 +191,7 @@ async def test_update_unknown_id(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_claim_moves_new_to_inprogress_once(store: GatheringStore) -> None:
-    created = await store.create(Request())
+    created = await store.create(GatheringOptions.of())
     claimed = await store.claim(created.id)
     assert claimed is not None
     assert claimed.status is Status.INPROGRESS
@@ -197,7 +199,7 @@ async def test_claim_moves_new_to_inprogress_once(store: GatheringStore) -> None
     assert await store.claim(created.id) is None
     assert (await store.get(created.id)).status is Status.INPROGRESS
 
-    finished = await store.create(Request())
+    finished = await store.create(GatheringOptions.of())
     await store.update(finished.id, status=Status.COMPLETED)
     assert await store.claim(finished.id) is None
     assert await store.claim(999) is None
@@ -206,7 +208,7 @@ async def test_claim_moves_new_to_inprogress_once(store: GatheringStore) -> None
 @pytest.mark.asyncio
 async def test_concurrent_claims_on_one_store_have_one_winner(store: GatheringStore) -> None:
     for _ in range(10):
-        created = await store.create(Request())
+        created = await store.create(GatheringOptions.of())
         results = await asyncio.gather(store.claim(created.id), store.claim(created.id))
         assert sum(result is not None for result in results) == 1, results
 
@@ -217,7 +219,7 @@ async def test_concurrent_claims_from_two_replicas_have_one_winner(shared_url: s
     second = await GatheringStore.open(shared_url)
     try:
         for _ in range(10):
-            created = await first.create(Request())
+            created = await first.create(GatheringOptions.of())
             results = await asyncio.gather(first.claim(created.id), second.claim(created.id))
             assert sum(result is not None for result in results) == 1, results
     finally:
@@ -227,8 +229,8 @@ async def test_concurrent_claims_from_two_replicas_have_one_winner(shared_url: s
 
 @pytest.mark.asyncio
 async def test_delete(store: GatheringStore) -> None:
-    kept = await store.create(Request())
-    gone = await store.create(Request())
+    kept = await store.create(GatheringOptions.of())
+    gone = await store.create(GatheringOptions.of())
     await store.delete(gone.id)
     with pytest.raises(GatheringNotFound):
         await store.get(gone.id)
@@ -239,23 +241,23 @@ async def test_delete(store: GatheringStore) -> None:
 
 @pytest.mark.asyncio
 async def test_ids_are_never_reused_after_deleting_the_highest(store: GatheringStore) -> None:
-    await store.create(Request())
-    highest = await store.create(Request())
+    await store.create(GatheringOptions.of())
+    highest = await store.create(GatheringOptions.of())
     await store.delete(highest.id)
-    following = await store.create(Request())
+    following = await store.create(GatheringOptions.of())
     assert following.id > highest.id
 
 
 @pytest.mark.asyncio
 async def test_finished_oldest_first_and_before(store: GatheringStore) -> None:
     base = now() - timedelta(days=10)
-    late = await store.create(Request(custom_name="late"))
-    early = await store.create(Request(custom_name="early"))
-    middle = await store.create(Request(custom_name="middle"))
-    running = await store.create(Request(custom_name="running"))
-    queued = await store.create(Request(custom_name="queued"))
+    late = await store.create(GatheringOptions.of(custom_name="late"))
+    early = await store.create(GatheringOptions.of(custom_name="early"))
+    middle = await store.create(GatheringOptions.of(custom_name="middle"))
+    running = await store.create(GatheringOptions.of(custom_name="running"))
+    queued = await store.create(GatheringOptions.of(custom_name="queued"))
     # No finished_at (a record from the old schema): updated_at, just now, stands in.
-    unstamped = await store.create(Request(custom_name="unstamped"))
+    unstamped = await store.create(GatheringOptions.of(custom_name="unstamped"))
     await store.update(late.id, status=Status.COMPLETED, finished_at=base + timedelta(days=3))
     await store.update(early.id, status=Status.ERROR, finished_at=base + timedelta(days=1))
     await store.update(middle.id, status=Status.COMPLETED, finished_at=base + timedelta(days=2))
@@ -273,8 +275,8 @@ async def test_finished_oldest_first_and_before(store: GatheringStore) -> None:
 async def test_count_by_status_names_every_status(store: GatheringStore) -> None:
     assert await store.count_by_status() == dict.fromkeys(Status, 0)
     for _ in range(3):
-        await store.create(Request())
-    done = await store.create(Request())
+        await store.create(GatheringOptions.of())
+    done = await store.create(GatheringOptions.of())
     await store.update(done.id, status=Status.COMPLETED)
     assert await store.count_by_status() == {
         Status.NEW: 3,
@@ -293,7 +295,7 @@ async def test_ping(store: GatheringStore) -> None:
 async def test_migrations_are_idempotent(database_url: str) -> None:
     first = await GatheringStore.open(database_url)
     try:
-        created = await first.create(Request(custom_name="kept"))
+        created = await first.create(GatheringOptions.of(custom_name="kept"))
         # Opened again while the first is open (memory databases vanish with their
         # last connection); the second open migrates nothing and loses nothing.
         second = await GatheringStore.open(database_url)
@@ -413,7 +415,7 @@ async def test_errors_after_the_store_is_closed_are_store_unavailable(tmp_path: 
     (tmp_path / "gatherings.db").mkdir()  # the file is now a directory: unusable
     async with new_threads_finish():
         with pytest.raises(StoreUnavailable, match="cannot store the gathering"):
-            await opened.create(Request())
+            await opened.create(GatheringOptions.of())
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,21 @@ EXEC_PROTOCOLS = "v5.channel.k8s.io,v4.channel.k8s.io"
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
-def explain(error: BaseException, what: str) -> ClusterCallFailed:
-    """``error`` of the call doing ``what``, as the executor's error."""
+_OTHER_SERVER = (
+    "the API server given in `server` did not answer as a Kubernetes API server over TLS "
+    "verified with SERVER_CA_FILE"
+)
+
+
+def explain(error: BaseException, what: str, *, other_server: bool = False) -> ClusterCallFailed:
+    """``error`` of the call doing ``what``, as the executor's error.
+
+    For a request's own server, failures below HTTP (refused, reset, TLS, not HTTP) read
+    alike: telling them apart would make the service a port scanner for its callers.
+    """
     status = getattr(error, "status", None)
+    if other_server and not isinstance(error, ApiException | aiohttp.WSServerHandshakeError):
+        return ClusterCallFailed(f"cannot {what}: {_OTHER_SERVER}", status=None)
     if isinstance(error, ApiException | aiohttp.WSServerHandshakeError) and status == 401:
         detail = (
             "the API server no longer accepts the credentials (401 Unauthorized): the token "
@@ -69,8 +81,10 @@ class ClusterCalls:
         request_timeout: float,
         deadline: float,
         on_retry: Callable[[str, BaseException, float], None] | None = None,
+        other_server: bool = False,
     ) -> None:
         self.api = api
+        self.other_server = other_server
         self.request_timeout = request_timeout
         self.deadline = deadline
         self._on_retry = on_retry
@@ -134,7 +148,7 @@ class ClusterCalls:
                 on_retry=self._retry_hook(what),
             )
         except (ApiException, *failures.UNREACHABLE) as e:
-            raise explain(e, what) from e
+            raise explain(e, what, other_server=self.other_server) from e
 
     async def get(self, path: str, *, what: str, query: Query | None = None) -> Any:
         return await self.request("GET", path, what=what, query=query)
@@ -190,7 +204,7 @@ class ClusterCalls:
                 once, deadline=self.deadline, what=what, on_retry=self._retry_hook(what)
             )
         except (ApiException, *failures.UNREACHABLE) as e:
-            raise explain(e, what) from e
+            raise explain(e, what, other_server=self.other_server) from e
         try:
             yield response
         finally:
@@ -225,7 +239,7 @@ class ClusterCalls:
                 once, deadline=self.deadline, what=what, on_retry=self._retry_hook(what)
             )
         except (ApiException, *failures.UNREACHABLE) as e:
-            raise explain(e, what) from e
+            raise explain(e, what, other_server=self.other_server) from e
         try:
             yield socket
         finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from must_gather_api.durations import format_duration, parse_duration
+from must_gather_api.durations import format_duration
 from must_gather_api.executors.base import Job, Outcome, Output
 from must_gather_api.executors.kubernetes import (
     events_page,
@@ -84,14 +84,19 @@ class KubernetesExecutor:
 
     def _client(self, job: Job) -> client.ApiClient:
         if not self._uses_caller():
-            return self._access.api_client(server=job.server)
+            if job.options.server:
+                raise GatherError(
+                    "the service's own account is never used against a request's server; "
+                    "such gatherings need GATHER_CREDENTIALS=caller"
+                )
+            return self._access.api_client()
         token = job.credentials.token if job.credentials else ""
         if not token:
             raise GatherError(
                 "GATHER_CREDENTIALS=caller but the gathering has no caller token "
                 "(it is kept in memory only, so it does not survive a restart)"
             )
-        return self._access.api_client(token=token, server=job.server)
+        return self._access.api_client(token=token, server=job.options.server)
 
     def _calls(self, api: client.ApiClient, deadline: float, console: Console) -> ClusterCalls:
         def retried(what: str, error: BaseException, delay: float) -> None:
@@ -99,7 +104,11 @@ class KubernetesExecutor:
             console.out(f"retrying in {delay:.1f}s: {what} failed for a transient reason")
 
         return ClusterCalls(
-            api, request_timeout=self._request_timeout, deadline=deadline, on_retry=retried
+            api,
+            request_timeout=self._request_timeout,
+            deadline=deadline,
+            on_retry=retried,
+            other_server=api.configuration.host != self._access.configuration.host,
         )
 
     # -- the executor interface -------------------------------------------------------------
@@ -168,13 +177,13 @@ class KubernetesExecutor:
         otherwise remove what it left and say why, or None when nothing of it is left."""
         console = Console(output, job.work_dir)
         await asyncio.to_thread(console.open)
-        if self._uses_caller():
+        if self._uses_caller() or job.options.server:
             try:
                 return await self._abandon(job, console)
             finally:
                 console.close()
         calls = self._calls(
-            self._access.api_client(server=job.server),
+            self._access.api_client(),
             time.monotonic() + job.timeout.total_seconds(),
             console,
         )
@@ -207,7 +216,7 @@ class KubernetesExecutor:
         state: _State,
         found: list[dict[str, Any]],
     ) -> None:
-        options: dict[str, Any] = job.options or {}
+        options = job.options
         alive = [pod for pod in found if recovery.resumable(pod)]
         if not alive:
             state.errors.append(
@@ -218,14 +227,14 @@ class KubernetesExecutor:
             state.early = True
             return
         assert state.place is not None
-        per_node = bool(options.get("node_selector"))
+        per_node = options.node_selector is not None
         processor = self.processor(
             job,
             calls,
             console,
             namespace=state.place.name,
             options=self.pod_options(job, has_master=False, candidates=[]),
-            delete_pods=not state.place.temporary and not options.get("keep"),
+            delete_pods=not state.place.temporary and not options.keep,
         )
         errors: list[GatherError] = []
         for pod in alive:
@@ -267,16 +276,15 @@ class KubernetesExecutor:
     # -- steps ------------------------------------------------------------------------------
 
     def pod_options(self, job: Job, *, has_master: bool, candidates: list[str]) -> PodOptions:
-        options: dict[str, Any] = job.options or {}
-        since = str(options.get("since") or "")
+        options = job.options
         return PodOptions(
             gathering_id=job.gathering_id,
-            source_dir=job.source_dir,
-            command=job.command,
-            volume_percentage=int(options.get("volume_percentage") or DEFAULT_VOLUME_PERCENTAGE),
-            host_network=bool(options.get("host_network")),
-            since=format_duration(parse_duration(since)) if since else "",
-            since_time=str(options.get("since_time") or ""),
+            source_dir=options.source_directory,
+            command=options.command.value if options.command else None,
+            volume_percentage=options.volume_percentage or DEFAULT_VOLUME_PERCENTAGE,
+            host_network=options.host_network,
+            since=format_duration(options.since.value) if options.since else "",
+            since_time=options.since_time.text if options.since_time else "",
             has_master=has_master,
             candidates=tuple(candidates),
         )
@@ -299,7 +307,7 @@ class KubernetesExecutor:
             copying=Copying(
                 work_dir=job.work_dir,
                 scratch_dir=job.work_dir.parent,
-                source_dir=job.source_dir,
+                source_dir=job.options.source_directory,
                 deadline=calls.deadline + self._margin,
                 limit=self._limit,
                 max_entries=self._settings.max_archive_entries or None,
@@ -309,19 +317,18 @@ class KubernetesExecutor:
         )
 
     async def _gather(self, job: Job, calls: ClusterCalls, console: Console, state: _State) -> None:
-        options: dict[str, Any] = job.options or {}
-        run_namespace = str(options.get("run_namespace") or "")
+        options = job.options
         try:
             chosen = await images.resolve_images(
                 calls,
-                images=job.images,
-                stream=job.image_stream,
-                all_images=bool(options.get("all_images")),
+                images=options.image_names,
+                stream=options.image_stream.text if options.image_stream else "",
+                all_images=options.all_images,
                 fallback=self._settings.must_gather_image,
                 console=console,
             )
-            if run_namespace:
-                state.place = await namespaces.existing(calls, run_namespace)
+            if options.run_namespace:
+                state.place = await namespaces.existing(calls, options.run_namespace)
             else:
                 try:
                     state.place = await namespaces.create_temporary(
@@ -332,8 +339,8 @@ class KubernetesExecutor:
                     raise
             targets = await nodes.choose(
                 calls,
-                node_name=job.node_name,
-                node_selector=str(options.get("node_selector") or ""),
+                node_name=options.node_name,
+                node_selector=options.node_selector.text if options.node_selector else "",
             )
         except GatherError as e:
             state.errors.append(e)
@@ -349,7 +356,7 @@ class KubernetesExecutor:
             console,
             namespace=state.place.name,
             options=pod_options,
-            delete_pods=not state.place.temporary and not options.get("keep"),
+            delete_pods=not state.place.temporary and not options.keep,
         )
         plans = [
             PodPlan(image=image, node=node, per_node=targets.per_node)
@@ -365,7 +372,7 @@ class KubernetesExecutor:
         if not state.early:
             await asyncio.to_thread(console.stamp)
         reasons = [error.reason for error in state.errors]
-        if state.errors and (job.command is None or state.early):
+        if state.errors and (job.options.command is None or state.early):
             console.out("Error running must-gather collection: " + "; ".join(reasons))
             inspected = await inspecting.fallback(
                 calls.bounded(calls.deadline + self._margin), job.work_dir, console
@@ -377,11 +384,10 @@ class KubernetesExecutor:
         self, job: Job, calls: ClusterCalls, console: Console, state: _State
     ) -> str:
         """Deletes the temporary namespace (its binding goes with it); says what is left."""
-        options: dict[str, Any] = job.options or {}
         place = state.place
         if place is None or not place.temporary:
             return ""
-        if options.get("keep"):
+        if job.options.keep:
             console.out(f"keeping namespace/{place.name} as asked (keep)")
             return ""
         return await recovery.delete_namespaces(
@@ -395,8 +401,10 @@ class KubernetesExecutor:
 
     def _service_calls(self, job: Job, console: Console) -> ClusterCalls | None:
         """The service's own identity, for cleaning up when the caller's token stopped working."""
+        if job.options.server:
+            return None  # its own identity is never sent to a request's server
         try:
-            api = self._access.api_client(server=job.server)
+            api = self._access.api_client()
         except Exception:  # the service may have no usable identity of its own
             return None
         return self._calls(api, time.monotonic() + self._timings.cleanup_timeout, console)
