@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     )
     archive_filename: str = Field(
         "must-gather.tar.gz",
-        description="Archive name; a gathered tree holding exactly this file is served as is.",
+        description="Archive name; a tree holding exactly this file serves it (members checked).",
     )
     cleanup_max_age: CleanupAge = Field(
         None,

@@ -73,15 +73,15 @@ def clean_name(name: str) -> str | None:
     return name
 
 
-class Builder:
-    """The index, member by member as the archive is written: no TarInfo is kept, so the
-    memory a member costs is its small ``Member`` alone."""
+class IndexBuilder:
+    """The index, one tar member at a time: only the compact ``Member`` is kept, not the
+    ``TarInfo`` (a million of those would take half a GiB)."""
 
     def __init__(self) -> None:
         self._found: dict[str, Member] = {}
 
     def add(self, info: tarfile.TarInfo) -> None:
-        """A tar member whose ``offset_data`` is set, in archive order."""
+        """A member whose ``offset_data`` is set, in archive order."""
         path = clean_name(info.name)
         if path is None:
             return
@@ -90,10 +90,7 @@ class Builder:
         if member is not None:
             self._found[path] = member
 
-    def __len__(self) -> int:
-        return len(self._found)
-
-    def finish(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex:
+    def build(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex:
         status = archive.stat()
         return ArchiveIndex(
             members=tuple(self._found.values()),
@@ -107,10 +104,10 @@ def from_infos(
     infos: Iterable[tarfile.TarInfo], checkpoints: Iterable[Checkpoint], archive: Path
 ) -> ArchiveIndex:
     """The index of tar members whose ``offset_data`` is set, in archive order."""
-    builder = Builder()
+    builder = IndexBuilder()
     for info in infos:
         builder.add(info)
-    return builder.finish(checkpoints, archive)
+    return builder.build(checkpoints, archive)
 
 
 def _member(path: str, info: tarfile.TarInfo, earlier: dict[str, Member]) -> Member | None:

@@ -93,7 +93,9 @@ def _result(returncode: int | None, stdout: bytes, stderr: bytes) -> dict[str, A
         reply = json.loads(stdout) if stdout else None
     except ValueError:
         reply = None
-    if returncode != 0 or not isinstance(reply, dict):
+    # A reply is the worker's last act, so it stands whatever exit status is reported (a
+    # status another reaper took reads as 255).
+    if not isinstance(reply, dict):
         log.warning(
             "the archive worker ended with %s: %s",
             returncode,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from must_gather_api.archive.index import ArchiveIndex, Builder
+from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
 from must_gather_api.archive.seekable import MemberWriter
 from must_gather_api.errors import ExecutionFailed, FailureKind
 
@@ -103,7 +103,7 @@ def pack(
     """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
     ``destination``, indexing each member as it is written."""
     entries = 0
-    indexed = Builder()
+    indexed = IndexBuilder()
     try:
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
@@ -123,8 +123,10 @@ def pack(
                         info.offset_data = tar.offset - padded
                     else:
                         tar.addfile(info)
-                    entries += 1
                     indexed.add(info)
+                    # tarfile keeps every member it wrote; a million of them is ~0.5 GiB.
+                    tar.members.clear()
+                    entries += 1
             compressed.close()
             raw.flush()
             os.fsync(raw.fileno())
@@ -136,7 +138,7 @@ def pack(
         size=counted.size,
         sha256=counted.digest.hexdigest(),
         entries=entries,
-        index=indexed.finish(compressed.checkpoints, destination),
+        index=indexed.build(compressed.checkpoints, destination),
     )
 
 
