@@ -43,7 +43,6 @@ def _deployment() -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: strategic merge (issue 14)")
 @pytest.mark.asyncio
 async def test_strategic_merge_patch_merges_lists_by_their_keys(official: client.ApiClient) -> None:
     apps = client.AppsV1Api(official)
@@ -80,7 +79,6 @@ async def test_strategic_merge_patch_merges_lists_by_their_keys(official: client
     assert sorted(v.name for v in spec.volumes) == ["cache", "data"]
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: strategic merge (issue 14)")
 @pytest.mark.asyncio
 async def test_strategic_merge_patch_directives(official: client.ApiClient) -> None:
     apps = client.AppsV1Api(official)

@@ -86,7 +86,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return json_response(state.store.replace(kind, body))
     if info.verb == "patch":
         stored = state.store.get(kind, info.name, namespace=namespace)
-        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        patched = mutation.apply_patch(kind, request.content_type, stored, await read_json(request))
         _check_identity(patched, kind, info.name, namespace)
         _keep_status(kind, stored, patched)
         return json_response(state.store.replace(kind, patched))
@@ -237,7 +237,7 @@ async def _status(
         else:
             stored["metadata"].pop("resourceVersion", None)
     elif info.verb == "patch":
-        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        patched = mutation.apply_patch(kind, request.content_type, stored, await read_json(request))
         stored["status"] = patched.get("status")
     else:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
