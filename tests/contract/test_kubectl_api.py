@@ -237,3 +237,26 @@ async def test_get_in_chunks_follows_continue_tokens(
     assert names == expected
     lists = [r for r in api_cluster.audit if r.verb == "list" and r.resource == "namespaces"]
     assert len(lists) == (len(expected) + 1) // 2
+
+
+@pytest.mark.asyncio
+async def test_server_side_apply_creates_then_updates(
+    api_cluster: Cluster, kubectl: KubectlRunner, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "cm.json"
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "applied", "namespace": "default"},
+        "data": {"a": "1"},
+    }
+    manifest.write_text(json.dumps(config_map))
+    first = (await kubectl(api_cluster, "apply", "--server-side", "-f", str(manifest))).check()
+    assert first.stdout.strip() == "configmap/applied serverside-applied"
+    config_map["data"] = {"a": "2"}
+    manifest.write_text(json.dumps(config_map))
+    (await kubectl(api_cluster, "apply", "--server-side", "-f", str(manifest))).check()
+    stored = api_cluster.store.get(kinds.CONFIG_MAPS, "applied", namespace="default")
+    assert stored["data"] == {"a": "2"}
+    applies = [r for r in api_cluster.audit if r.verb == "patch" and r.name == "applied"]
+    assert len(applies) == 2

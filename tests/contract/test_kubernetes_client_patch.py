@@ -127,7 +127,6 @@ async def test_merge_patch_still_replaces_lists(official: client.ApiClient) -> N
     assert [c.name for c in patched.spec.template.spec.containers] == ["x"]
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: apply (issue 14)")
 @pytest.mark.asyncio
 async def test_server_side_apply_creates_then_updates(official: client.ApiClient) -> None:
     core = client.CoreV1Api(official)
@@ -157,15 +156,14 @@ async def test_server_side_apply_creates_then_updates(official: client.ApiClient
     )
     assert code == 200 and updated["data"] == {"a": "2", "b": "3"}
     assert updated["metadata"]["uid"] == created["metadata"]["uid"]
-    # Without a fieldManager a real server refuses an apply.
+    # Without a fieldManager a real server refuses an apply: PatchOptions are Invalid.
     with pytest.raises(ApiException) as caught:
         await call(
             core.patch_namespaced_config_map, "applied", "default", body, _content_type=APPLY
         )
-    assert caught.value.status == 400
+    assert caught.value.status == 422
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: headers (issue 14)")
 @pytest.mark.asyncio
 async def test_responses_carry_audit_id_and_cache_control(official: client.ApiClient) -> None:
     core = client.CoreV1Api(official)
