@@ -189,3 +189,17 @@ async def test_an_expired_continue_token_is_410_gone(
     with pytest.raises(ApiException) as garbled:
         await call(core.list_namespaced_config_map, "default", limit=1, _continue="garbage")
     assert garbled.value.status == 400
+
+
+# -- discovery -----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_discovery_reports_storage_version_hashes(official: client.ApiClient) -> None:
+    resources = (await call(client.CoreV1Api(official).get_api_resources)).resources
+    by_name = {r.name: r for r in resources}
+    # base64 of the first 8 bytes of sha256("/v1/Pod"), as kube-apiserver reports it.
+    assert by_name["pods"].storage_version_hash == "xPOwRZ+Yhw8="
+    assert by_name["pods/log"].storage_version_hash is None
+    hashes = [r.storage_version_hash for r in resources if "/" not in r.name]
+    assert None not in hashes and len(set(hashes)) == len(hashes)
