@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from kubernetes import client
-from official import api_client
 
+from contract.official import api_client
 from kubesim.cluster import Cluster
 from kubesim.pytest_plugin import ClusterFactory
 
@@ -27,4 +27,4 @@ def official(bare_cluster: Cluster, tmp_path: Path) -> Iterator[client.ApiClient
     try:
         yield api
     finally:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]

@@ -20,7 +20,10 @@ APPLY = "application/apply-patch+yaml"
 def api_client(cluster: Cluster, home: Path) -> client.ApiClient:
     """The official client, as cluster-admin, from a kubeconfig kubesim wrote."""
     path = cluster.write_kubeconfig(home / "official-kubeconfig", token=ADMIN_TOKEN)
-    return config.new_client_from_config(config_file=str(path))
+    api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(path)
+    )
+    return api
 
 
 async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

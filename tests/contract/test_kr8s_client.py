@@ -33,7 +33,12 @@ async def test_watch_since_a_version_replays_each_state(
         meta = obj.metadata
         if meta.name == "replayed":
             seen.append(
-                (event, obj.data["v"], "deletionTimestamp" in meta, int(meta.resourceVersion))
+                (
+                    event,
+                    obj.raw["data"]["v"],
+                    "deletionTimestamp" in meta,
+                    int(meta.resourceVersion),
+                )
             )
         if len(seen) == 3:
             break

@@ -10,8 +10,8 @@ import json
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from official import call, config_map, raw
 
+from contract.official import call, config_map, raw
 from kubesim import kinds
 from kubesim.cluster import Cluster
 
@@ -75,7 +75,7 @@ async def test_watch_replays_each_object_as_it_was_at_its_version(
     await call(core.delete_namespaced_config_map, "history", "default")
 
     def replay() -> list[tuple[str, str, str | None, str]]:
-        events = watch.Watch().stream(
+        events = watch.Watch().stream(  # type: ignore[no-untyped-call]
             core.list_namespaced_config_map,
             "default",
             resource_version=start,
@@ -111,7 +111,7 @@ async def test_watch_replay_of_a_deleted_namespace_shows_it_active_first(
     await call(core.delete_namespace, "brief")
 
     def replay() -> list[tuple[str, str, str]]:
-        events = watch.Watch().stream(
+        events = watch.Watch().stream(  # type: ignore[no-untyped-call]
             core.list_namespace, resource_version=start, timeout_seconds=1
         )
         return [
@@ -184,6 +184,7 @@ async def test_an_expired_continue_token_is_410_gone(
             core.list_namespaced_config_map, "default", limit=1, _continue=first.metadata._continue
         )
     assert caught.value.status == 410
+    assert caught.value.body is not None
     body = json.loads(caught.value.body)
     assert (body["reason"], body["code"]) == ("Expired", 410)
     with pytest.raises(ApiException) as garbled:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from official import APPLY, call, raw
+
+from contract.official import APPLY, call, raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -176,4 +177,4 @@ async def test_responses_carry_audit_id_and_cache_control(official: client.ApiCl
     assert len(ids) == 2
     with pytest.raises(ApiException) as caught:
         await call(core.read_namespace, "nope")
-    assert caught.value.headers["Audit-Id"]
+    assert caught.value.headers is not None and caught.value.headers["Audit-Id"]

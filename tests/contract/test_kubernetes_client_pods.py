@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from kubernetes.stream import stream
-from official import api_client, call
 
+from contract.official import api_client, call
 from kubesim import kinds
 from kubesim.cluster import Cluster
 
@@ -24,7 +24,7 @@ def core(kubesim: Cluster, tmp_path: Path) -> Iterator[client.CoreV1Api]:
     try:
         yield client.CoreV1Api(api)
     finally:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]
 
 
 async def _running_box(cluster: Cluster, core: client.CoreV1Api) -> None:
