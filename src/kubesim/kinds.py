@@ -293,6 +293,15 @@ _BY_GVR: dict[tuple[str, str, str], Kind] = {(k.group, k.version, k.plural): k f
 _BY_GVK: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in ALL_KINDS}
 
 
+# Groups whose kinds a real cluster serves through CustomResourceDefinitions: the API server
+# refuses strategic merge patches for them (415), having no Go types to read merge keys from.
+CUSTOM_RESOURCE_GROUPS = frozenset({_FORKLIFT, "operators.coreos.com", "config.openshift.io"})
+
+
+def is_custom_resource(kind: Kind) -> bool:
+    return kind.group in CUSTOM_RESOURCE_GROUPS
+
+
 def served_kinds(*, openshift: bool) -> tuple[Kind, ...]:
     """The kinds a cluster serves: everything, or everything but the OpenShift groups."""
     return tuple(k for k in ALL_KINDS if openshift or not k.openshift)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from kubernetes import client, config
+from kubernetes import client
 
-from kubesim.auth import ADMIN_TOKEN
+from contract.official import api_client
 from kubesim.cluster import Cluster
 from kubesim.pytest_plugin import ClusterFactory
 
@@ -23,9 +23,8 @@ async def bare_cluster(kubesim_factory: ClusterFactory) -> Cluster:
 @pytest.fixture
 def official(bare_cluster: Cluster, tmp_path: Path) -> Iterator[client.ApiClient]:
     """The official client, as cluster-admin, from a kubeconfig kubesim wrote."""
-    path = bare_cluster.write_kubeconfig(tmp_path / "official-kubeconfig", token=ADMIN_TOKEN)
-    api_client = config.new_client_from_config(config_file=str(path))
+    api = api_client(bare_cluster, tmp_path)
     try:
-        yield api_client
+        yield api
     finally:
-        api_client.close()
+        api.close()  # type: ignore[no-untyped-call]

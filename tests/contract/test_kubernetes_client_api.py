@@ -11,9 +11,9 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
+from contract.official import call, config_map, raw
 from kubesim import kinds
 from kubesim.cluster import Cluster
-from support.official import call, config_map, raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -75,7 +75,7 @@ async def test_watch_replays_each_object_as_it_was_at_its_version(
     await call(core.delete_namespaced_config_map, "history", "default")
 
     def replay() -> list[tuple[str, str, str | None, str]]:
-        events = watch.Watch().stream(
+        events = watch.Watch().stream(  # type: ignore[no-untyped-call]
             core.list_namespaced_config_map,
             "default",
             resource_version=start,
@@ -111,7 +111,7 @@ async def test_watch_replay_of_a_deleted_namespace_shows_it_active_first(
     await call(core.delete_namespace, "brief")
 
     def replay() -> list[tuple[str, str, str]]:
-        events = watch.Watch().stream(
+        events = watch.Watch().stream(  # type: ignore[no-untyped-call]
             core.list_namespace, resource_version=start, timeout_seconds=1
         )
         return [
@@ -184,8 +184,23 @@ async def test_an_expired_continue_token_is_410_gone(
             core.list_namespaced_config_map, "default", limit=1, _continue=first.metadata._continue
         )
     assert caught.value.status == 410
-    body = json.loads(str(caught.value.body))
+    assert caught.value.body is not None
+    body = json.loads(caught.value.body)
     assert (body["reason"], body["code"]) == ("Expired", 410)
     with pytest.raises(ApiException) as garbled:
         await call(core.list_namespaced_config_map, "default", limit=1, _continue="garbage")
     assert garbled.value.status == 400
+
+
+# -- discovery -----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_discovery_reports_storage_version_hashes(official: client.ApiClient) -> None:
+    resources = (await call(client.CoreV1Api(official).get_api_resources)).resources
+    by_name = {r.name: r for r in resources}
+    # base64 of the first 8 bytes of sha256("/v1/Pod"), as kube-apiserver reports it.
+    assert by_name["pods"].storage_version_hash == "xPOwRZ+Yhw8="
+    assert by_name["pods/log"].storage_version_hash is None
+    hashes = [r.storage_version_hash for r in resources if "/" not in r.name]
+    assert None not in hashes and len(set(hashes)) == len(hashes)

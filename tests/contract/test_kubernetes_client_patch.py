@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from support.official import APPLY, call, raw
+from contract.official import APPLY, call, raw
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,7 +44,6 @@ def _deployment() -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: strategic merge (issue 14)")
 @pytest.mark.asyncio
 async def test_strategic_merge_patch_merges_lists_by_their_keys(official: client.ApiClient) -> None:
     apps = client.AppsV1Api(official)
@@ -81,7 +80,6 @@ async def test_strategic_merge_patch_merges_lists_by_their_keys(official: client
     assert sorted(v.name for v in spec.volumes) == ["cache", "data"]
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: strategic merge (issue 14)")
 @pytest.mark.asyncio
 async def test_strategic_merge_patch_directives(official: client.ApiClient) -> None:
     apps = client.AppsV1Api(official)
@@ -130,7 +128,6 @@ async def test_merge_patch_still_replaces_lists(official: client.ApiClient) -> N
     assert [c.name for c in patched.spec.template.spec.containers] == ["x"]
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: apply (issue 14)")
 @pytest.mark.asyncio
 async def test_server_side_apply_creates_then_updates(official: client.ApiClient) -> None:
     core = client.CoreV1Api(official)
@@ -160,15 +157,14 @@ async def test_server_side_apply_creates_then_updates(official: client.ApiClient
     )
     assert code == 200 and updated["data"] == {"a": "2", "b": "3"}
     assert updated["metadata"]["uid"] == created["metadata"]["uid"]
-    # Without a fieldManager a real server refuses an apply.
+    # Without a fieldManager a real server refuses an apply: PatchOptions are Invalid.
     with pytest.raises(ApiException) as caught:
         await call(
             core.patch_namespaced_config_map, "applied", "default", body, _content_type=APPLY
         )
-    assert caught.value.status == 400
+    assert caught.value.status == 422
 
 
-@pytest.mark.xfail(strict=True, reason="kubesim: headers (issue 14)")
 @pytest.mark.asyncio
 async def test_responses_carry_audit_id_and_cache_control(official: client.ApiClient) -> None:
     core = client.CoreV1Api(official)

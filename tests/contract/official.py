@@ -6,9 +6,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from kubernetes import client, config
+
+from kubesim.auth import ADMIN_TOKEN
+from kubesim.cluster import Cluster
+
 APPLY = "application/apply-patch+yaml"
+
+
+def api_client(cluster: Cluster, home: Path) -> client.ApiClient:
+    """The official client, as cluster-admin, from a kubeconfig kubesim wrote."""
+    path = cluster.write_kubeconfig(home / "official-kubeconfig", token=ADMIN_TOKEN)
+    api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(path)
+    )
+    return api
 
 
 async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
