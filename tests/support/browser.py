@@ -1,0 +1,70 @@
+"""Driving Debian's chromium with Playwright against the service: pages, and what went
+wrong in them. Playwright's own browsers are never installed (``playwright install``
+downloads one); the browser tests skip without /usr/bin/chromium."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import Browser, ConsoleMessage, Page
+
+from must_gather_api.executors.base import Job, Outcome, Output
+from support.executors import FakeExecutor
+
+CHROMIUM = Path(os.environ.get("MGA_CHROMIUM", "/usr/bin/chromium"))
+# Where screenshots go: a temporary folder, or docs/images with MGA_SCREENSHOTS=docs/images.
+SCREENSHOTS = os.environ.get("MGA_SCREENSHOTS", "")
+
+# A custom-name may not hold "/", so no closing tags; the markup still would run if parsed.
+HOSTILE = '"><img src=x onerror="window.pwned=2"><script>window.pwned=1'
+
+
+class HostileExecutor(FakeExecutor):
+    """The fake executor, whose gatherings first print markup, as a hostile pod could."""
+
+    async def run(self, job: Job, output: Output) -> Outcome:
+        output.line(HOSTILE)
+        return await super().run(job, output)
+
+
+@dataclass
+class Site:
+    url: str
+    executor: FakeExecutor
+
+
+@dataclass
+class Watched:
+    """A page, and what went wrong in it: script errors and CSP violations."""
+
+    page: Page
+    problems: list[str] = field(default_factory=list)
+    shots: Path = Path()
+
+    async def shot(self, name: str) -> None:
+        await self.page.screenshot(path=str(self.shots / f"{name}.png"))
+
+
+async def open_page(
+    browser: Browser, tmp_path: Path, *, headers: dict[str, str] | None = None
+) -> Watched:
+    context = await browser.new_context(
+        accept_downloads=True,
+        viewport={"width": 1200, "height": 820},
+        extra_http_headers=headers or {},
+    )
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    shots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    watched = Watched(page=page, shots=shots)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            watched.problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: watched.problems.append(f"{error}: {error.stack}"))
+    return watched
