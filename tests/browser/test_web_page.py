@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import httpx2
@@ -12,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from kubesim.auth import ADMIN_TOKEN, USER_TOKEN
-from support.browser import CHROMIUM, HOSTILE, Site, open_page
+from support.browser import CHROMIUM, HOSTILE, MANY_LINES, Site, open_page
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -168,4 +169,34 @@ async def test_behind_a_proxy_the_forwarded_token_signs_in(
     await expect(page.get_by_role("heading", name="Gatherings")).to_be_visible()
     await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
+    assert watched.problems == []
+
+
+async def test_a_targeted_gathering_with_ten_thousand_lines_on_a_phone(
+    site: Site, browser: Browser, tmp_path: Path
+) -> None:
+    """The output keeps up with 10,000 lines; the page fits a phone's width, in dark mode."""
+    watched = await open_page(browser, tmp_path, phone=True, dark=True)
+    page = watched.page
+    await sign_in(page, site.url, ADMIN_TOKEN)
+    await page.get_by_role("link", name="New gathering").first.click()
+    await page.get_by_label("Custom name").fill("plan:prod-cold-migration")
+    await page.get_by_label("Image", exact=True).fill("fake/many")
+    await page.get_by_label("Command").fill("PLAN=prod-cold-migration /usr/bin/targeted")
+    await page.get_by_role("button", name="Start gathering").click()
+    last = f"line {MANY_LINES} of {MANY_LINES}: "
+    started = time.monotonic()
+    await expect(page.locator(".g-output")).to_contain_text(last, timeout=20_000)
+    await wait_status(page, "completed")
+    elapsed = time.monotonic() - started
+    text = await page.locator(".g-output").text_content() or ""
+    assert text.count("\nline ") == MANY_LINES
+    assert elapsed < 15, f"{MANY_LINES} lines took {elapsed:.1f} s to show"
+    job = site.executor.jobs[1]
+    assert job.options.command is not None
+    assert str(job.options.command) == "PLAN=prod-cold-migration /usr/bin/targeted"
+    await page.get_by_role("link", name="Gatherings").first.click()
+    await expect(page.locator("#rows tr")).to_have_count(1)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await watched.shot("gatherings-phone-dark")
     assert watched.problems == []

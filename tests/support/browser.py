@@ -4,6 +4,7 @@ downloads one); the browser tests skip without /usr/bin/chromium."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,25 @@ SCREENSHOTS = os.environ.get("MGA_SCREENSHOTS", "")
 HOSTILE = '"><img src=x onerror="window.pwned=2"><script>window.pwned=1'
 
 
+MANY_LINES = 10_000
+
+
 class HostileExecutor(FakeExecutor):
-    """The fake executor, whose gatherings first print markup, as a hostile pod could."""
+    """The fake executor, whose gatherings first print markup, as a hostile pod could;
+    ``fake/many`` prints MANY_LINES lines as fast as it can, then completes."""
 
     async def run(self, job: Job, output: Output) -> Outcome:
         output.line(HOSTILE)
-        return await super().run(job, output)
+        if job.options.image_names[:1] != ("fake/many",):
+            return await super().run(job, output)
+        self.started.append(job.gathering_id)
+        self.jobs[job.gathering_id] = job
+        for number in range(1, MANY_LINES + 1):
+            output.line(f"line {number} of {MANY_LINES}: " + "x" * 60)
+            if number % 500 == 0:
+                await asyncio.sleep(0)  # let the output be flushed and streamed meanwhile
+        (job.work_dir / "version").write_text("fake/many\n1.0.0\n")
+        return Outcome()
 
 
 @dataclass
@@ -48,12 +62,18 @@ class Watched:
 
 
 async def open_page(
-    browser: Browser, tmp_path: Path, *, headers: dict[str, str] | None = None
+    browser: Browser,
+    tmp_path: Path,
+    *,
+    headers: dict[str, str] | None = None,
+    phone: bool = False,
+    dark: bool = False,
 ) -> Watched:
     context = await browser.new_context(
         accept_downloads=True,
-        viewport={"width": 1200, "height": 820},
+        viewport={"width": 390, "height": 844} if phone else {"width": 1200, "height": 820},
         extra_http_headers=headers or {},
+        color_scheme="dark" if dark else "light",
     )
     page = await context.new_page()
     page.set_default_timeout(10_000)

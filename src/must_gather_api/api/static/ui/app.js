@@ -273,7 +273,7 @@ function renderNew() {
         ? form.querySelector(`[name="${CSS.escape(error.field.split(".")[0])}"]`) : null;
       if (field) {
         showFieldError(field, error.detail);
-        showAlert("The gathering was not started: " + error.detail);
+        showAlert("The gathering was not started: the field marked below needs a change.");
       } else {
         fail(error);
       }
