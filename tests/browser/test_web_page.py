@@ -169,6 +169,16 @@ async def test_behind_a_proxy_the_forwarded_token_signs_in(
     await expect(page.get_by_role("heading", name="Gatherings")).to_be_visible()
     await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
+    # Keyboard: each view moves focus to its heading; Tab goes on in the page, focus shows.
+    await expect(page.get_by_role("heading", name="Gatherings")).to_be_focused()
+    await page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    await expect(focused).to_have_id("f-status")
+    assert await focused.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+    await page.keyboard.press("Shift+Tab")
+    await expect(focused).to_have_text("New gathering")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="New gathering")).to_be_focused()
     assert watched.problems == []
 
 
