@@ -13,7 +13,15 @@ import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from kubesim.auth import ADMIN_TOKEN, USER_TOKEN
-from support.browser import CHROMIUM, HOSTILE, MANY_LINES, Site, open_page
+from support.browser import (
+    AXE,
+    CHROMIUM,
+    HOSTILE,
+    MANY_LINES,
+    Site,
+    accessibility_problems,
+    open_page,
+)
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -209,4 +217,43 @@ async def test_a_targeted_gathering_with_ten_thousand_lines_on_a_phone(
     await expect(page.locator("#rows tr")).to_have_count(1)
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     await watched.shot("gatherings-phone-dark")
+    assert watched.problems == []
+
+
+@pytest.mark.skipif(
+    not AXE.exists(), reason=f"needs axe-core at {AXE} (make test installs it with npm)"
+)
+async def test_every_view_passes_axe_in_light_and_dark(
+    site: Site, browser: Browser, tmp_path: Path
+) -> None:
+    watched = await open_page(browser, tmp_path)
+    page = watched.page
+    await page.goto(f"{site.url}/ui/")
+    await expect(page.get_by_label("Bearer token")).to_be_visible()
+    seen = {"sign-in": await accessibility_problems(page)}
+    await sign_in(page, site.url, ADMIN_TOKEN)
+    await page.get_by_role("link", name="New gathering").first.click()
+    await page.get_by_label("Image", exact=True).fill("fake/ok")
+    await page.get_by_label("Timeout").fill("soon")
+    await page.get_by_role("button", name="Start gathering").click()
+    await expect(page.locator("#p-timeout-error")).to_be_visible()
+    seen["new, with a field error"] = await accessibility_problems(page)
+    await page.get_by_label("Timeout").fill("")
+    await page.get_by_role("button", name="Start gathering").click()
+    await wait_status(page, "completed")
+    await expect(page.locator(".g-findings-section")).to_be_visible()
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        seen[f"gathering, {scheme}"] = await accessibility_problems(page)
+    await page.emulate_media(color_scheme="light")
+    await page.get_by_role("link", name="Browse files").click()
+    await page.get_by_role("link", name=re.compile(r"version$")).click()
+    await expect(page.locator(".f-content")).to_contain_text("fake/ok")
+    seen["files"] = await accessibility_problems(page)
+    await page.get_by_role("link", name="Gatherings").first.click()
+    await expect(page.locator("#rows tr")).to_have_count(1)
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        seen[f"gatherings, {scheme}"] = await accessibility_problems(page)
+    assert seen == {view: [] for view in seen}
     assert watched.problems == []

@@ -88,3 +88,24 @@ async def open_page(
     page.on("console", on_console)
     page.on("pageerror", lambda error: watched.problems.append(f"{error}: {error.stack}"))
     return watched
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# `make test` installs axe-core from npm here when npm is on the machine.
+AXE = Path(os.environ.get("MGA_AXE", ROOT / ".venv/axe/node_modules/axe-core/axe.min.js"))
+
+
+async def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now. The script is
+    evaluated through the DevTools protocol, so the page's CSP stays as it is."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    found = await page.evaluate(
+        "axe.run(document).then(r => r.violations.map(v => "
+        "({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))})))"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {', '.join(v['nodes'][:3])}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
