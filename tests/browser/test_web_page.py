@@ -22,6 +22,7 @@ from support.browser import (
     accessibility_problems,
     open_page,
 )
+from support.proxy import prefix_proxy
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -167,26 +168,37 @@ async def test_refused_tokens_are_explained(site: Site, browser: Browser, tmp_pa
     assert watched.problems == []
 
 
-async def test_behind_a_proxy_the_forwarded_token_signs_in(
+async def test_behind_a_proxy_under_a_prefix_the_forwarded_token_signs_in(
     site: Site, browser: Browser, tmp_path: Path
 ) -> None:
-    """An oauth-proxy passes the user's token in X-Forwarded-Access-Token: no sign-in form."""
-    watched = await open_page(browser, tmp_path, headers={"X-Forwarded-Access-Token": ADMIN_TOKEN})
+    """An oauth-proxy passes the user's token in X-Forwarded-Access-Token, the console's
+    proxy serves under a path prefix: no sign-in form, and every call goes through it."""
+    prefix = "/api/proxy/plugin/forklift-console-plugin/must-gather-api/"
+    watched = await open_page(browser, tmp_path)
     page = watched.page
-    await page.goto(f"{site.url}/ui/")
-    await expect(page.get_by_role("heading", name="Gatherings")).to_be_visible()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
-    assert await page.evaluate("sessionStorage.length") == 0
-    # Keyboard: each view moves focus to its heading; Tab goes on in the page, focus shows.
-    await expect(page.get_by_role("heading", name="Gatherings")).to_be_focused()
-    await page.keyboard.press("Tab")
-    focused = page.locator(":focus")
-    await expect(focused).to_have_id("f-status")
-    assert await focused.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
-    await page.keyboard.press("Shift+Tab")
-    await expect(focused).to_have_text("New gathering")
-    await page.keyboard.press("Enter")
-    await expect(page.get_by_role("heading", name="New gathering")).to_be_focused()
+    async with prefix_proxy(site.url, prefix=prefix, token=ADMIN_TOKEN) as proxied:
+        await page.goto(f"{proxied}ui")
+        await expect(page.get_by_role("heading", name="Gatherings")).to_be_visible()
+        await expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+        assert await page.evaluate("sessionStorage.length") == 0
+        await page.get_by_role("link", name="New gathering").first.click()
+        await page.get_by_label("Image", exact=True).fill("fake/ok")
+        await page.get_by_role("button", name="Start gathering").click()
+        await wait_status(page, "completed")
+        await expect(page.locator(".g-output")).to_contain_text("[fake] done")
+        await expect(page.locator(".g-follow")).to_have_text("(complete)")
+        assert page.url.startswith(f"{proxied}ui/#/g/1")
+        await page.get_by_role("link", name="Gatherings").first.click()
+        # Keyboard: each view moves focus to its heading; Tab goes on in the page, focus shows.
+        await expect(page.get_by_role("heading", name="Gatherings")).to_be_focused()
+        await page.keyboard.press("Tab")
+        focused = page.locator(":focus")
+        await expect(focused).to_have_id("f-status")
+        assert await focused.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+        await page.keyboard.press("Shift+Tab")
+        await expect(focused).to_have_text("New gathering")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="New gathering")).to_be_focused()
     assert watched.problems == []
 
 
