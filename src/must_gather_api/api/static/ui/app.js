@@ -179,7 +179,9 @@ function renderList(params) {
 
   const load = async () => {
     clearTimeout(timer);
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE + 1), offset: String(offset) });
+    const query = new URLSearchParams({
+      limit: String(PAGE_SIZE + 1), offset: String(offset), order: "desc",
+    });
     if (status.value) query.set("status", status.value);
     if (name.value.trim()) query.set("custom-name", name.value.trim());
     try {
