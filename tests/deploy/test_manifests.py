@@ -282,7 +282,7 @@ def test_the_data_volume_holds_the_largest_archive_and_its_work_tree(
 ) -> None:
     objects = render(variant)
     seen = environment_seen_by_the_container(container(objects)["env"])
-    largest = load_settings(seen).max_archive_bytes
+    largest = load_settings(seen).max_archive_bytes or 0
     volumes = deployment(objects)["spec"]["template"]["spec"]["volumes"]
     [data] = [v for v in volumes if v["name"] == "data"]
     if "emptyDir" in data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,8 +27,8 @@ def inspected(work_dir: Path) -> list[Path]:
 async def pod_running(cluster: Cluster) -> None:
     """Until a pod of ours has its gather container running (a watch, not a sleep)."""
 
-    def running(pod: dict[str, object]) -> bool:
-        statuses = (pod.get("status") or {}).get("containerStatuses") or []  # type: ignore[union-attr]
+    def running(pod: dict[str, Any]) -> bool:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
         return any(s["name"] == "gather" and "running" in s["state"] for s in statuses)
 
     async with asyncio.timeout(30), cluster.store.watch(kinds.PODS) as watch:

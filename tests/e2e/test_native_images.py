@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.cluster import Cluster
+from kubesim.pytest_plugin import ClusterFactory
 from must_gather_api.archive import packing
 from support.native import (
     FORKLIFT,
@@ -137,7 +138,7 @@ async def test_a_hostile_tree_stays_inside_the_work_dir(kubesim: Cluster, tmp_pa
 
 @pytest.mark.asyncio
 async def test_plain_kubernetes_gathers_and_skips_the_openshift_fallback(
-    kubesim_factory, tmp_path: Path
+    kubesim_factory: ClusterFactory, tmp_path: Path
 ) -> None:
     cluster: Cluster = await kubesim_factory(openshift=False)
     executor = await executor_for(cluster, tmp_path, must_gather_image=UNPULLABLE)

@@ -10,7 +10,8 @@ import pytest
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
-from support.native import GATHERING_LABEL, Lines, executor_for, gone, job, leftovers
+from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
+from support.native import Lines, executor_for, gone, job, leftovers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 

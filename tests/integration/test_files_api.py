@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import tarfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -49,7 +49,7 @@ async def raw_status(app: FastAPI, raw_path: bytes) -> int:
         "root_path": "",
         "state": {},
     }
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     requested = False
     done = asyncio.Event()
 
@@ -61,7 +61,7 @@ async def raw_status(app: FastAPI, raw_path: bytes) -> int:
         requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body"):
             done.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,8 +27,8 @@ HARD_LIMIT = 60.0  # no run below may take longer, whatever the fault
 async def gather_running(cluster: Cluster) -> dict[str, object]:
     """The pod of ours whose gather container runs (a watch, not a sleep)."""
 
-    def running(pod: dict[str, object]) -> bool:
-        statuses = (pod.get("status") or {}).get("containerStatuses") or []  # type: ignore[union-attr]
+    def running(pod: dict[str, Any]) -> bool:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
         return any(s["name"] == "gather" and "running" in s["state"] for s in statuses)
 
     async with asyncio.timeout(30), cluster.store.watch(kinds.PODS) as watch:

@@ -10,10 +10,10 @@ import pytest
 
 from must_gather_api.app import create_app
 from must_gather_api.errors import ConfigurationError
+from must_gather_api.setting_values import compact_duration
 from must_gather_api.settings import (
     AuthMode,
     Settings,
-    compact_duration,
     load_settings,
     request_defaults,
 )

@@ -17,6 +17,9 @@ from kubernetes_asyncio import client, config
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import Settings
 
+ApiClient = client.ApiClient
+"""The client type, for modules outside ``kube/`` that hold one without calling it."""
+
 
 @dataclass
 class ClusterAccess:

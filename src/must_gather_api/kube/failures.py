@@ -30,7 +30,13 @@ def describe(error: BaseException) -> str:
         return f"TLS verification of the API server failed ({error})"
     if isinstance(error, asyncio.TimeoutError | TimeoutError):
         return "the API server did not answer in time"
-    return f"the API server cannot be reached ({type(error).__name__}: {error})"
+    # The error's words, never its class: what clients see names no exception type.
+    words = str(error).strip()
+    return (
+        f"the API server cannot be reached ({words})"
+        if words
+        else ("the API server cannot be reached")
+    )
 
 
 def is_transient(error: BaseException) -> bool:

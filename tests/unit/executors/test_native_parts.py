@@ -7,6 +7,7 @@ import io
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -20,7 +21,7 @@ from must_gather_api.kube import retrying
 
 def api_error(status: int, retry_after: str | None = None) -> ApiException:
     error = ApiException(status=status, reason="x")
-    error.headers = {"Retry-After": retry_after} if retry_after else {}
+    error.headers = {"Retry-After": retry_after} if retry_after else {}  # type: ignore[assignment]
     return error
 
 
@@ -125,7 +126,7 @@ def test_extraction_refuses_what_would_leave_the_tree(tmp_path: Path) -> None:
 
 
 def test_pull_spec_honours_the_local_reference_policy() -> None:
-    stream = {
+    stream: dict[str, Any] = {
         "spec": {"tags": [{"name": "latest", "referencePolicy": {"type": "Local"}}]},
         "status": {
             "dockerImageRepository": "image-registry.svc:5000/openshift/must-gather",

@@ -6,10 +6,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_images_fakeapi import Ran, Served, fake_api, run_image
 
 from kubesim import kinds
 from kubesim.images import builtin
+from support.fakeapi import Ran, Served, fake_api, run_image
 
 __all__ = ["fake_api"]
 IMAGE = f"{builtin.FORKLIFT_MUST_GATHER}:latest"

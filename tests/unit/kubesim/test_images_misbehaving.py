@@ -10,10 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_images_fakeapi import TOKEN, image_for, run_image
 
 from kubesim.images import builtin
 from kubesim.kubelet.rootfs import ServiceAccountFiles, build_container_root
+from support.fakeapi import TOKEN, image_for, run_image
 
 
 @pytest.mark.asyncio

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_images_fakeapi import Served, fake_api, run_image
 
 from kubesim.images import builtin
+from support.fakeapi import Served, fake_api, run_image
 
 __all__ = ["fake_api"]
 IMAGE = builtin.ORIGIN_MUST_GATHER
 
 
-def load(path: Path) -> dict[str, object]:
+def load(path: Path) -> dict[str, Any]:
     loaded = json.loads(path.read_text())
     assert isinstance(loaded, dict)
     return loaded
@@ -71,7 +72,7 @@ async def test_secret_values_never_reach_the_output(tmp_path: Path, fake_api: Se
     secrets = load(ran.out / "namespaces/openshift-etcd/core/secrets.yaml")
     assert secrets["items"] == [
         {
-            "metadata": secrets["items"][0]["metadata"],  # type: ignore[index]
+            "metadata": secrets["items"][0]["metadata"],
             "type": "Opaque",
             "data": {"tls.key": "24 bytes long"},
         }
@@ -90,7 +91,7 @@ async def test_since_is_passed_to_logs_and_filters_events(tmp_path: Path, fake_a
     log_queries = [q for path, q in fake_api.api.requests if path.endswith("/log")]
     assert log_queries and all(q.get("sinceSeconds") == "3600" for q in log_queries)
     events = load(ran.out / "namespaces/openshift-etcd/core/events.yaml")["items"]
-    assert [e["reason"] for e in events] == ["Unhealthy"]  # type: ignore[index,union-attr]
+    assert [e["reason"] for e in events] == ["Unhealthy"]
     log = ran.out / "namespaces/openshift-etcd/pods/etcd-master-0/etcd/etcd/logs/current.log"
     assert len(log.read_text().splitlines()) == 2
 
@@ -104,7 +105,7 @@ async def test_since_time_wins_over_since(tmp_path: Path, fake_api: Served) -> N
     assert all(q == {**q, "sinceTime": "2020-01-01T00:00:00Z"} for q in log_queries)
     assert all("sinceSeconds" not in q for q in log_queries)
     events = load(ran.out / "namespaces/openshift-etcd/core/events.yaml")["items"]
-    assert len(events) == 2  # type: ignore[arg-type]
+    assert len(events) == 2
 
 
 @pytest.mark.asyncio
