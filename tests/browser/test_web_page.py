@@ -7,6 +7,7 @@ import hashlib
 import re
 import time
 from pathlib import Path
+from typing import Literal
 
 import httpx2
 import pytest
@@ -254,7 +255,8 @@ async def test_every_view_passes_axe_in_light_and_dark(
     await page.get_by_role("button", name="Start gathering").click()
     await wait_status(page, "completed")
     await expect(page.locator(".g-findings-section")).to_be_visible()
-    for scheme in ("light", "dark"):
+    schemes: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+    for scheme in schemes:
         await page.emulate_media(color_scheme=scheme)
         seen[f"gathering, {scheme}"] = await accessibility_problems(page)
     await page.emulate_media(color_scheme="light")
@@ -264,7 +266,7 @@ async def test_every_view_passes_axe_in_light_and_dark(
     seen["files"] = await accessibility_problems(page)
     await page.get_by_role("link", name="Gatherings").first.click()
     await expect(page.locator("#rows tr")).to_have_count(1)
-    for scheme in ("light", "dark"):
+    for scheme in schemes:
         await page.emulate_media(color_scheme=scheme)
         seen[f"gatherings, {scheme}"] = await accessibility_problems(page)
     assert seen == {view: [] for view in seen}
