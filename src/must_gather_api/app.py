@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, kube, problems, summaries
+from must_gather_api.api import files, gatherings, health, kube, problems, summaries, ui
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -221,4 +221,5 @@ def create_app(
     app.include_router(files.router)
     app.include_router(summaries.router)
     app.include_router(kube.router)
+    app.include_router(ui.build_router())
     return app

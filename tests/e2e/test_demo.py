@@ -75,6 +75,7 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             banner = log.read_text()
             assert f"http://127.0.0.1:{port}" in banner
             assert "export KUBECONFIG=" in banner
+            assert f"http://127.0.0.1:{port}/ui/" in banner
 
             lines = quick_start_lines()
             posts = [line for line in lines if "-d '" in line]

@@ -249,6 +249,11 @@ async def test_list_filters_and_pages(api: httpx2.AsyncClient) -> None:
     assert [item["id"] for item in failed] == [4]
     page = (await api.get("/must-gather", params={"limit": 2, "offset": 1})).json()
     assert [item["id"] for item in page] == [2, 3]
+    newest: dict[str, str | int] = {"limit": 2, "offset": 1, "order": "desc"}
+    assert [item["id"] for item in (await api.get("/must-gather", params=newest)).json()] == [3, 2]
+    named = {"custom-name": "a", "order": "desc"}
+    assert [item["id"] for item in (await api.get("/must-gather", params=named)).json()] == [3, 1]
+    assert_problem(await api.get("/must-gather", params={"order": "newest"}), 400, "order")
     assert_problem(await api.get("/must-gather", params={"status": "done"}), 400, "status")
     assert_problem(await api.get("/must-gather", params={"limit": 0}), 400, "limit")
 

@@ -40,9 +40,22 @@ def _services(request: Request) -> Services:
     return services
 
 
+def authorization_of(request: Request) -> str | None:
+    """The caller's Authorization header, or a bearer header made of the token an
+    oauth-proxy passes in X-Forwarded-Access-Token (its own Authorization may be Basic).
+    Either way the token is reviewed by the cluster: the header grants nothing itself."""
+    given = request.headers.get("authorization")
+    if given and given.split(maxsplit=1)[0].lower() == "bearer":
+        return given
+    forwarded = request.headers.get("x-forwarded-access-token", "").strip()
+    if forwarded:
+        return f"Bearer {forwarded}"
+    return given
+
+
 async def _caller(request: Request) -> Caller:
     services = _services(request)
-    return await services.authenticator.authenticate(request.headers.get("authorization"))
+    return await services.authenticator.authenticate(authorization_of(request))
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

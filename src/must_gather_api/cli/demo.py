@@ -90,6 +90,7 @@ def banner(cluster: Cluster, settings: Settings, state: Path, *, tls_port: int) 
     return f"""
 must-gather-api demo
   service:    {url}   (API docs: {url}/docs)
+  web page:   {url}/ui/   (sign in with {ADMIN_TOKEN})
   cluster:    kubesim at {cluster.url}
               export KUBECONFIG={cluster.kubeconfig_path}   # then kubectl get pods -A -w
   tokens:     {ADMIN_TOKEN} (cluster-admin: may use the API), {USER_TOKEN} (may not: 403)

@@ -191,11 +191,14 @@ class GatheringStore:
         requested_by: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        newest_first: bool = False,
     ) -> list[Gathering]:
-        """Gatherings in ascending id order, only those matching what is given."""
+        """Gatherings in ascending id order (``newest_first``: descending), only those
+        matching what is given."""
         # Plain rows, not ORM objects: a poll of 10,000 records spent half its time building
         # and tracking instances that are only read once.
-        query = select(*GatheringRow.__table__.columns).order_by(GatheringRow.id)
+        order = GatheringRow.id.desc() if newest_first else GatheringRow.id
+        query = select(*GatheringRow.__table__.columns).order_by(order)
         if status is not None:
             query = query.where(GatheringRow.status == status.value)
         if custom_name is not None:
