@@ -33,7 +33,13 @@ async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 async def raw(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, Any, Any]:
     """Status code, headers and JSON body of a call, as they came over the wire."""
     response = await call(fn, *args, _preload_content=False, **kwargs)
-    return response.status, response.headers, json.loads(response.data)
+    try:
+        return response.status, response.headers, json.loads(response.data)
+    finally:
+        # Unread responses keep their connection out of the pool, where closing the client
+        # would not find it: the socket then leaks to the garbage collector.
+        response.release_conn()
+        response.close()
 
 
 def config_map(name: str, namespace: str = "default", **data: str) -> dict[str, Any]:

@@ -68,11 +68,15 @@ def _exec(core: client.CoreV1Api, stdin: str | bytes) -> tuple[str, str, int | N
                 err += session.read_stderr()
         return out, err, session.returncode
     finally:
-        session.close()
         # websocket-client's close() returns early once the server's close frame was answered,
-        # leaving the socket open; shutdown() closes it.
-        if session.sock is not None:
-            session.sock.shutdown()
+        # leaving the socket open; the raw socket is closed here whatever state it is in.
+        websocket = session.sock
+        raw = getattr(websocket, "sock", None)
+        session.close()
+        if websocket is not None:
+            websocket.shutdown()
+        if raw is not None:
+            raw.close()
 
 
 @pytest.mark.asyncio
