@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kubesim.cluster import Cluster
-from must_gather_api.archive import packing, vetting
+from must_gather_api.archive import isolated, packing, vetting
 from must_gather_api.executors.base import Job
 from support.native import Lines, executor_for, gone, job
 
@@ -75,8 +75,11 @@ async def test_a_million_tiny_files(kubesim: Cluster, tmp_path: Path) -> None:
         f"a million files: {time.monotonic() - started:.0f} s, peak RSS of this process "
         f"{before:.0f} -> {peak_rss_mib():.0f} MiB, largest child {child:.0f} MiB"
     )
-    assert peak_rss_mib() - before < 300
-    assert child < 384
+    # The pod's limit is 1 GiB: this process (kubesim included, so the figure is high) and one
+    # unpacking worker (capped at isolated.MEMORY_BYTES) must fit in it together. Most of
+    # what remains is the archive's index, one entry per member (~370 B each).
+    assert peak_rss_mib() + isolated.MEMORY_BYTES / 2**20 < 1024
+    assert child < isolated.MEMORY_BYTES / 2**20
     assert await gone(kubesim) == []
 
 
