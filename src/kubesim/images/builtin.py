@@ -20,6 +20,8 @@ SPARSE_FILE = "kubesim.local/must-gather-sparse-file"
 GZIP_BOMB = "kubesim.local/must-gather-gzip-bomb"
 HOSTILE_TAR = "kubesim.local/must-gather-hostile-tar"
 UNSAFE_ARCHIVE = "kubesim.local/must-gather-unsafe-archive"
+CRASHES = "kubesim.local/crashes"
+UBI_PYTHON = "registry.access.redhat.com/ubi9/python-311"
 
 _GATHER = ("/usr/bin/gather",)
 _OPENSHIFT_TAGS = frozenset({"latest", "4.18", "4.18.0", "v4.18", "v4.18.0"})
@@ -106,6 +108,19 @@ BUILTIN_IMAGES: tuple[CatalogueEntry, ...] = (
         root="unsafe-archive",
         entrypoint=_GATHER,
         description="must-gather.tar.gz with .., absolute, setuid, device, escaping-link members",
+    ),
+    CatalogueEntry(
+        names=(CRASHES,),
+        root="crashes",
+        entrypoint=("/usr/bin/crash",),
+        description="dies of CRASH_SIGNAL (SIGSEGV): the node keeps a core dump",
+    ),
+    CatalogueEntry(
+        names=(UBI_PYTHON,),
+        root="busybox",
+        entrypoint=("python3",),
+        tags=None,
+        description="a Python 3 runtime image: commands run the host's python3",
     ),
     CatalogueEntry(
         names=(UNPULLABLE,),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -12,14 +13,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kubesim.images import Image
-from kubesim.kubelet import pulling
+from kubesim.kubelet import coredumps, pulling
 from kubesim.kubelet.context import KubeletContext
 from kubesim.kubelet.environment import container_env, expand
 from kubesim.kubelet.logs import LogWriter
 from kubesim.kubelet.paths import Mount, PathMap
 from kubesim.kubelet.processes import ContainerRun, StartError
-from kubesim.kubelet.rootfs import PodDirs, ServiceAccountFiles, build_container_root
+from kubesim.kubelet.rootfs import PodDirs, ServiceAccountFiles, build_container_root, node_root
 from kubesim.kubelet.status import ContainerStatus
+
+log = logging.getLogger(__name__)
 
 
 class PodOwner(Protocol):
@@ -59,6 +62,7 @@ class ContainerRunner:
         self.run_: ContainerRun | None = None
         self.target: ExecTarget | None = None
         self.log_writer: LogWriter | None = None
+        self.argv: list[str] = []  # the last run's command line, in the container's terms
 
     @property
     def marker(self) -> str:
@@ -227,6 +231,7 @@ class ContainerRunner:
         command = [str(a) for a in self.spec.get("command") or []]
         args = [str(a) for a in self.spec.get("args") or []]
         argv = [expand(a, env) for a in (command or list(image.entrypoint)) + args]
+        self.argv = argv
         cwd = path_map.working_dir(self.spec.get("workingDir"))
         if str(cwd).startswith(str(root)):
             await asyncio.to_thread(cwd.mkdir, parents=True, exist_ok=True)
@@ -278,10 +283,41 @@ class ContainerRunner:
         owner.publish()
         code = await run.wait()
         self.target = None
+        await self._dump_core(code, run, target, container_id)
         status.set_terminated(code)
         self.run_ = None
         owner.publish()
         return code
+
+    async def _dump_core(
+        self, code: int, run: ContainerRun, target: ExecTarget, container_id: str
+    ) -> None:
+        """The node's systemd-coredump, when the process died of a core-dumping signal."""
+        number = coredumps.dumps_core(code)
+        if number is None or run.process is None:
+            return
+        owner = self.owner
+        meta = owner.pod["metadata"]
+        crash = coredumps.Crash(
+            node=owner.node_name,
+            namespace=str(meta.get("namespace", "default")),
+            pod=str(meta["name"]),
+            pod_uid=str(meta["uid"]),
+            container=self.name,
+            restart_count=self.status.restart_count,
+            image=self.status.image,
+            argv=self.argv or ["unknown"],
+            env=target.env,
+            pid=run.process.pid,
+            signal_number=number,
+            container_id=container_id,
+        )
+        try:
+            await asyncio.to_thread(
+                coredumps.record, node_root(owner.ctx.state_dir, owner.node_name), crash
+            )
+        except OSError as e:
+            log.warning("no core dump kept for %s: %s", self.marker, e)
 
     @property
     def running(self) -> bool:

@@ -15,7 +15,7 @@ from kubesim.errors import BadRequest, KubesimError, NotFound
 from kubesim.kubelet import events, scheduling
 from kubesim.kubelet.containers import ContainerRunner, ExecTarget
 from kubesim.kubelet.context import KubeletContext
-from kubesim.kubelet.rootfs import PodDirs, prepare_volumes, remove_pod_dirs
+from kubesim.kubelet.rootfs import PodDirs, node_root, prepare_volumes, remove_pod_dirs
 from kubesim.kubelet.sources import LogSource, runner_log
 from kubesim.kubelet.status import (
     POD_INITIALIZING,
@@ -306,6 +306,7 @@ class PodWorker:
             self._pod["spec"].get("volumes") or [],
             config_maps=config_maps,
             secrets=secrets,
+            node_root=node_root(self.ctx.state_dir, self.node_name),
         )
         self.pod_ip = self.ctx.next_pod_ip()
         self.start_time = now_rfc3339()

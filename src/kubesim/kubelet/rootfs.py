@@ -60,8 +60,13 @@ def prepare_volumes(
     *,
     config_maps: Mapping[str, Mapping[str, Any]],
     secrets: Mapping[str, Mapping[str, Any]],
+    node_root: Path,
 ) -> dict[str, Path]:
-    """Creates each volume's directory; returns volume name -> host directory."""
+    """Creates each volume's directory; returns volume name -> host directory.
+
+    A hostPath volume is the node's own directory: ``node_root`` stands for the node's
+    filesystem (``<state_dir>/nodes/<node>/``), so two nodes never share one.
+    """
     paths: dict[str, Path] = {}
     for volume in volumes:
         name = str(volume.get("name", ""))
@@ -69,7 +74,9 @@ def prepare_volumes(
             continue
         host_path = volume.get("hostPath")
         if isinstance(host_path, dict) and host_path.get("path"):
-            paths[name] = Path(str(host_path["path"]))
+            on_node = node_root / posixpath.normpath("/" + str(host_path["path"])).lstrip("/")
+            on_node.mkdir(parents=True, exist_ok=True)  # as DirectoryOrCreate
+            paths[name] = on_node
             continue
         target = dirs.volume(name)
         target.mkdir(parents=True, exist_ok=True)
@@ -162,3 +169,8 @@ def _populate(root: Path, rel: str, image_root: Path | None, needed: set[str]) -
 def remove_pod_dirs(dirs: PodDirs) -> None:
     """Removes a pod's files; symlinks into images are unlinked, never followed."""
     shutil.rmtree(dirs.base, ignore_errors=True)
+
+
+def node_root(state_dir: Path, node: str) -> Path:
+    """The directory standing for a node's root filesystem (hostPath volumes, core dumps)."""
+    return state_dir / "nodes" / node
