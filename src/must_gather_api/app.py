@@ -18,12 +18,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, kube, problems, summaries, ui
+from must_gather_api.api import cores, files, gatherings, health, kube, problems, summaries, ui
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
+from must_gather_api.cores.service import Cores
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.executors.base import Executor
 from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stale_namespaces
@@ -64,6 +65,12 @@ def _default_authenticator(
     if isinstance(access, ConfigurationError):
         raise access  # never fail open: without a cluster no one can be let in
     return KubernetesAuthenticator(access=access, settings=settings)
+
+
+def _cores(settings: Settings, access: ClusterAccess | ConfigurationError) -> Cores:
+    if isinstance(access, ConfigurationError):
+        return Cores(None, settings, why=access.message)
+    return Cores(access, settings)
 
 
 async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
@@ -140,9 +147,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         layout = Layout(settings.data_dir)
         await asyncio.to_thread(layout.root.mkdir, parents=True, exist_ok=True)
-        access: ClusterAccess | ConfigurationError = ConfigurationError("no cluster needed")
-        if executor is None or authenticator is None:
-            access = await _cluster_access(settings)
+        # Core dumps are read with the service's own identity whatever else is replaced.
+        access = await _cluster_access(settings)
         # Closed in reverse order: background tasks, runner, authenticator, store.
         async with contextlib.AsyncExitStack() as resources:
             store = await GatheringStore.open(settings.database_address())
@@ -196,6 +202,7 @@ def create_app(
                 follows=FollowStreams(settings.max_follows_per_user),
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
+                cores=_cores(settings, access),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -221,5 +228,6 @@ def create_app(
     app.include_router(files.router)
     app.include_router(summaries.router)
     app.include_router(kube.router)
+    app.include_router(cores.router)
     app.include_router(ui.build_router())
     return app

@@ -130,3 +130,27 @@ class Forbidden(MustGatherError):
 
 class AuthUnavailable(MustGatherError):
     """The cluster could not answer whether the caller may do this (HTTP 503)."""
+
+
+class CoreNotFound(MustGatherError):
+    """No core dump with this id on this node, or no such node (HTTP 404)."""
+
+
+class UnsupportedCompression(MustGatherError):
+    """``decompress=true`` for a core whose compression the service cannot undo (HTTP 415)."""
+
+
+class RangeNotSatisfiable(MustGatherError):
+    """A Range outside the file (HTTP 416); ``size`` is the file's length."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class NodeUnavailable(MustGatherError):
+    """The node's cores could not be read: its pod did not start or answer (HTTP 502)."""
+
+
+class CoresUnavailable(MustGatherError):
+    """Core dumps cannot be read at all: no cluster access, or the node list failed (HTTP 503)."""

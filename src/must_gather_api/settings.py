@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -234,6 +235,30 @@ class Settings(BaseSettings):
         description="`all`: every caller sees every gathering; `own`: only their own (admins all).",
     )
 
+    # -- core dumps (docs/cores.md) ---------------------------------------------------
+    cores_verb: str = Field(
+        "*", description="Verb a caller needs for /apiv1/cores (default: cluster-admin)."
+    )
+    cores_group: str = Field("*", description="API group of the permission /apiv1/cores needs.")
+    cores_resource: str = Field("*", description="Resource of the permission /apiv1/cores needs.")
+    cores_namespace: str = Field("*", description="Namespace of the permission /apiv1/cores needs.")
+    cores_pod_namespace: str = Field(
+        "must-gather-api",
+        description="Namespace where the short-lived pods that read nodes' core dumps run.",
+    )
+    cores_node_image: str = Field(
+        "registry.access.redhat.com/ubi9/python-311",
+        description="Image of the pods that read nodes' core dumps (any image with python3).",
+    )
+    cores_namespace_regex: str = Field(
+        "",
+        description="Only cores of crashed containers whose namespace fully matches this regex.",
+    )
+    cores_node_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="How long one node may take to answer a core dump request.",
+    )
+
     # -- logging -------------------------------------------------------------------
     debug: Flag = Field(False, description="Verbose logging (tokens are never logged).")
 
@@ -258,6 +283,15 @@ class Settings(BaseSettings):
         # value must not become Path(".") and switch TLS on.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("cores_namespace_regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ValueError(f"not a regular expression: {e}") from e
         return value
 
     @field_validator("allowed_origins", "allowed_images", "allowed_servers", mode="before")
@@ -319,6 +353,15 @@ class Settings(BaseSettings):
             group=self.auth_admin_group,
             resource=self.auth_admin_resource,
             namespace=self.auth_admin_namespace,
+        )
+
+    @property
+    def cores_permission(self) -> Permission:
+        return Permission(
+            verb=self.cores_verb,
+            group=self.cores_group,
+            resource=self.cores_resource,
+            namespace=self.cores_namespace,
         )
 
     @property

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
+from must_gather_api.cores.service import Cores
 from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
@@ -33,6 +34,7 @@ class Services:
     follows: FollowStreams
     indexes: ArchiveIndexes
     kube_views: KubeViews
+    cores: Cores
 
 
 def _services(request: Request) -> Services:

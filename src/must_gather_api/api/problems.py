@@ -28,6 +28,11 @@ _STATUS: list[tuple[type[errors.MustGatherError], int]] = [
     (errors.RequestTooLarge, 413),
     (errors.InvalidRequest, 400),
     (errors.GatheringNotFound, 404),
+    (errors.CoreNotFound, 404),
+    (errors.UnsupportedCompression, 415),
+    (errors.RangeNotSatisfiable, 416),
+    (errors.NodeUnavailable, 502),
+    (errors.CoresUnavailable, 503),
     (errors.ArchiveNotAvailable, 404),
     (errors.Conflict, 409),
     (errors.Unauthenticated, 401),
@@ -90,7 +95,10 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     if status >= 500:
         log.warning("answering %d: %s", status, error.message)
     retry_after = error.retry_after if isinstance(error, errors.TooManyRequests) else None
-    return problem(status, error.message, retry_after=retry_after, **extra)
+    response = problem(status, error.message, retry_after=retry_after, **extra)
+    if isinstance(error, errors.RangeNotSatisfiable):
+        response.headers["Content-Range"] = f"bytes */{error.size}"
+    return response
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Core dumps across the cluster: koredump's API served by this service (docs/cores.md)."""
