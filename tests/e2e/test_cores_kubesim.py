@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,107 +11,29 @@ import httpx2
 import pytest
 import zstandard
 
-from kubesim import kinds
-from kubesim.auth import ADMIN_TOKEN
 from kubesim.cluster import Cluster
-from kubesim.kubelet.coredumps import CORE_DIR
-from kubesim.kubelet.rootfs import node_root
 from must_gather_api.app import create_app
-from must_gather_api.cli.demo import SERVICE_ACCOUNT, SERVICE_NAMESPACE, provision_service_account
+from support.cores import (
+    ADMIN,
+    SECRET,
+    all_node_pods_gone,
+    core_files,
+    crash,
+    provision,
+    service_settings,
+)
 from support.service import make_settings
-from support.users import allow_users, as_user
+from support.users import as_user
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
-
-SECRET = "hunter2-never-in-a-response"
-# Callers need `get namespaces`; so may they read cores. Admins stay cluster-admins.
-NARROW = {
-    "auth_verb": "get",
-    "auth_group": "",
-    "auth_resource": "namespaces",
-    "auth_namespace": "",
-    "cores_verb": "get",
-    "cores_group": "",
-    "cores_resource": "namespaces",
-    "cores_namespace": "",
-}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-ADMIN = bearer(ADMIN_TOKEN)
-
-
-def _terminated(pod: dict[str, Any]) -> bool:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    return bool(statuses) and all("terminated" in s.get("state", {}) for s in statuses)
-
-
-async def crash(cluster: Cluster, namespace: str, name: str, node: str) -> None:
-    """A pod whose process dies of SIGSEGV on ``node``; returns once the node kept its core."""
-    async with asyncio.timeout(30), cluster.store.watch(kinds.PODS, namespace=namespace) as watch:
-        cluster.store.create(
-            kinds.PODS,
-            {
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {
-                    "nodeName": node,
-                    "restartPolicy": "Never",
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": "kubesim.local/crashes",
-                            "env": [
-                                {"name": "DB_PASSWORD", "value": SECRET},
-                                {"name": "CORE_BYTES", "value": "300000"},
-                            ],
-                        }
-                    ],
-                },
-            },
-        )
-        async for _, pod in watch:
-            if pod["metadata"]["name"] == name and _terminated(pod):
-                return
-
-
-def core_files(cluster: Cluster, node: str) -> list[Path]:
-    return sorted((node_root(cluster.options.state_dir, node) / CORE_DIR).glob("core.*"))
 
 
 @asynccontextmanager
 async def service(
     cluster: Cluster, tmp_path: Path, **settings: Any
 ) -> AsyncIterator[httpx2.AsyncClient]:
-    kubeconfig = provision_service_account(cluster, tmp_path)
-    # deploy/ binds the service's account to cluster-admin for GATHER_CREDENTIALS=service.
-    cluster.store.create(
-        kinds.CLUSTER_ROLE_BINDINGS,
-        {
-            "metadata": {"name": "must-gather-api-admin"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "cluster-admin",
-            },
-            "subjects": [
-                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": SERVICE_NAMESPACE}
-            ],
-        },
-    )
-    allow_users(cluster)
-    app = create_app(
-        make_settings(
-            tmp_path,
-            auth="kubernetes",
-            use_kubeconfig="true",
-            kubeconfig=str(kubeconfig),
-            **{**NARROW, **settings},
-        )
-    )
+    kubeconfig = provision(cluster, tmp_path)
+    app = create_app(make_settings(tmp_path, **service_settings(kubeconfig, **settings)))
     async with app.router.lifespan_context(app):
         transport = httpx2.ASGITransport(app=app)
         async with httpx2.AsyncClient(
@@ -199,21 +120,6 @@ async def test_list_metadata_download_and_delete(kubesim: Cluster, tmp_path: Pat
         assert [c["pod"] for c in left] == ["crasher-b"]
 
     await all_node_pods_gone(kubesim)
-
-
-async def all_node_pods_gone(cluster: Cluster) -> None:
-    """Every node pod was deleted (a running pod's removal ends after its processes)."""
-    async with (
-        asyncio.timeout(20),
-        cluster.store.watch(kinds.PODS, namespace=SERVICE_NAMESPACE) as watch,
-    ):
-        if not cluster.store.list(kinds.PODS, namespace=SERVICE_NAMESPACE):
-            return
-        left = cluster.store.list(kinds.PODS, namespace=SERVICE_NAMESPACE)
-        assert all(p["metadata"].get("deletionTimestamp") for p in left), left
-        async for _ in watch:
-            if not cluster.store.list(kinds.PODS, namespace=SERVICE_NAMESPACE):
-                return
 
 
 async def test_decompress_refuses_other_files_and_a_down_node_is_named(

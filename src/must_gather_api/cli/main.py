@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from must_gather_api.cli import archive_commands, client_commands, serving, settings_help
+from must_gather_api.cli import (
+    archive_commands,
+    client_commands,
+    cores_commands,
+    serving,
+    settings_help,
+)
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import AuthMode, load_settings
 
@@ -25,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(client_commands.app)
 app.add_typer(archive_commands.app)
+app.add_typer(cores_commands.app)
 
 
 class Server(StrEnum):
