@@ -53,7 +53,9 @@ class OpenCore:
             ):
                 yield chunk
         finally:
-            await self.close()
+            # A client that got every byte it was promised hangs up while the exec ends:
+            # the server then cancels this; the pod and the clients are closed regardless.
+            await asyncio.shield(asyncio.ensure_future(self.close()))
 
     async def close(self) -> None:
         await self._resources.aclose()
