@@ -20,11 +20,12 @@ from support.service import make_settings, served_app
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
 CLI = [sys.executable, "-m", "must_gather_api", "cores"]
+KOREDUMPCTL = [str(Path(sys.executable).parent / "koredumpctl")]
 
 
-async def cli(url: str, home: Path, *args: str) -> tuple[int, str, str]:
+async def cli(url: str, home: Path, *args: str, program: list[str] = CLI) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *CLI,
+        *program,
         *args,
         env={"PATH": os.environ["PATH"], "HOME": str(home), "MUST_GATHER_API_URL": url},
         cwd=home,
@@ -88,3 +89,29 @@ async def test_koredumpctl_commands(kubesim: Cluster, tmp_path: Path) -> None:
         code, _, err = await cli(url, home, "list", "--token", "user-token")
         assert code == 3
         assert "not allowed" in err
+
+        # koredump's e2e script's calls, options before or after the subcommand
+        koredumpctl = {"program": KOREDUMPCTL}
+        code, out, err = await cli(url, home, f"--token={ADMIN_TOKEN}", "status", **koredumpctl)
+        assert code == 0, err
+        assert "Cores: 2" in out
+        code, out, err = await cli(
+            url,
+            home,
+            "list",
+            "-n",
+            "default",
+            "--pod",
+            "crasher-a",
+            "-o",
+            "json",
+            *token,
+            **koredumpctl,
+        )
+        assert code == 0, err
+        assert [c["pod"] for c in json.loads(out)] == ["crasher-a"]
+        elsewhere = home / "again"
+        elsewhere.mkdir()
+        code, out, err = await cli(url, elsewhere, "-1", "get", *token, **koredumpctl)
+        assert code == 0, err
+        assert (elsewhere / newest["id"]).read_bytes() == on_disk
