@@ -46,6 +46,15 @@ async def test_gather_writes_the_inspect_tree(tmp_path: Path, fake_api: Served) 
     assert node["kind"] == "Node" and node["apiVersion"] == "v1"
     pods = load(out / "namespaces/openshift-etcd/core/pods.yaml")
     assert pods["kind"] == "PodList"
+    # The config.openshift.io list files omg reads, beside the per-object files.
+    config = out / "cluster-scoped-resources/config.openshift.io"
+    operators = load(config / "clusteroperators.yaml")
+    assert operators["kind"] == "ClusterOperatorList"
+    names = sorted(o["metadata"]["name"] for o in operators["items"])
+    assert names == sorted(p.stem for p in (config / "clusteroperators").glob("*.yaml"))
+    assert len(names) > 1 and {o["kind"] for o in operators["items"]} == {"ClusterOperator"}
+    versions = load(config / "clusterversions.yaml")
+    assert [v["metadata"]["name"] for v in versions["items"]] == ["version"]
     log = out / "namespaces/openshift-etcd/pods/etcd-master-0/etcd/etcd/logs/current.log"
     lines = log.read_text().splitlines()
     assert len(lines) == 4 and "starting member" in lines[0]

@@ -84,8 +84,12 @@ class Inspector:
         self.errors.append(message)
         warn(message)
 
-    def cluster_objects(self, resource: Resource) -> list[dict[str, Any]]:
-        """Writes every object of a cluster-scoped type, one file each; returns them."""
+    def cluster_objects(
+        self, resource: Resource, *, list_file: bool = False
+    ) -> list[dict[str, Any]]:
+        """Writes every object of a cluster-scoped type, one file each, and with
+        ``list_file`` the list in one file beside their folder (oc adm inspect writes both for
+        config.openshift.io types once it inspects a clusteroperator); returns them."""
         try:
             items = self.client.list_items(resource.path())
         except ApiError as e:
@@ -97,6 +101,10 @@ class Inspector:
         folder = self.out / "cluster-scoped-resources" / resource.group_dir / resource.plural
         for item in items:
             write_yaml(folder / f"{name_of(item)}.yaml", typed(resource, item))
+        if list_file:
+            typed_items = [typed(resource, item) for item in items]
+            listed = as_list(resource.kind, resource.api_version, typed_items)
+            write_yaml(folder.parent / f"{resource.plural}.yaml", listed)
         return items
 
     def namespace(self, ns: str) -> bool:
