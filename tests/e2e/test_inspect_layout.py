@@ -170,8 +170,8 @@ async def test_timestamps_lists_and_masks_are_oc_s(kubesim: Cluster, tmp_path: P
 
 @pytest.mark.asyncio
 async def test_a_failing_list_is_reported_not_dropped(kubesim: Cluster, tmp_path: Path) -> None:
-    # Every attempt fails (Retry-After: 0 keeps the retries quick).
-    rule = ApiErrorRule(path="/namespaces/openshift-cluster-version/configmaps$", retry_after=0)
+    # Refused (403 is not retried).
+    rule = ApiErrorRule(status=403, path="/namespaces/openshift-cluster-version/configmaps$")
     kubesim.faults.api_errors.append(rule)
     root, output, reason = await run_fallback(kubesim, tmp_path)
     assert not (root / "namespaces/openshift-cluster-version/core/configmaps.yaml").exists()
@@ -182,3 +182,17 @@ async def test_a_failing_list_is_reported_not_dropped(kubesim: Cluster, tmp_path
     assert "errors" in reason
     logs = (root.parent / "must-gather.logs").read_text()
     assert "list configmaps in openshift-cluster-version" in logs
+
+
+@pytest.mark.asyncio
+async def test_without_aggregated_discovery_legacy_discovery_finds_the_same_types(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    # Aggregated discovery of /api is refused: the inspect says so, writes no
+    # aggregated-discovery-api.yaml, and reads the groups the old way (as it does on an API
+    # server older than aggregated discovery).
+    kubesim.faults.api_errors.append(ApiErrorRule(status=403, path="^/api$"))
+    root, output, _ = await run_fallback(kubesim, tmp_path)
+    assert written(root) == oc_would_write(kubesim) - {"aggregated-discovery-api.yaml"}
+    assert any("cannot read discovery /api:" in line for line in output.lines), output.text
+    assert not (root / "aggregated-discovery-api.yaml").exists()

@@ -86,3 +86,38 @@ def test_discovery_keeps_the_preferred_version_and_the_all_category() -> None:
     )
     assert served.named("apps", "deployments") == deployments
     assert served.listable_in_groups("config.openshift.io") == []
+
+
+def test_legacy_discovery_gives_the_same_served_types() -> None:
+    group_list = {
+        "kind": "APIGroupList",
+        "groups": [{"name": "apps", "preferredVersion": {"groupVersion": "apps/v1"}}],
+    }
+    assert discovery.legacy_paths(group_list) == ["/api/v1", "/apis/apps/v1"]
+    lists = [
+        {
+            "groupVersion": "v1",
+            "resources": [
+                {"name": "pods", "kind": "Pod", "namespaced": True, "verbs": ["list"]},
+                {"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]},
+            ],
+        },
+        {
+            "groupVersion": "apps/v1",
+            "resources": [
+                {
+                    "name": "deployments",
+                    "kind": "Deployment",
+                    "namespaced": True,
+                    "verbs": ["list"],
+                    "categories": ["all"],
+                }
+            ],
+        },
+    ]
+    served = discovery.ServedResources(discovery.parse_legacy(lists))
+    assert [(s.group, s.version, s.resource) for s in served.all] == [
+        ("", "v1", "pods"),
+        ("apps", "v1", "deployments"),
+    ]
+    assert [s.resource for s in served.category("all")] == ["deployments"]

@@ -102,3 +102,40 @@ class ServedResources:
 
     def groups(self) -> set[str]:
         return {s.group for s in self.all}
+
+
+def parse_legacy(resource_lists: Iterable[Any]) -> list[Served]:
+    """The same from legacy discovery (APIResourceList documents, one per group version, the
+    preferred ones), for API servers without aggregated discovery (before Kubernetes 1.26)."""
+    found: list[Served] = []
+    seen: set[tuple[str, str]] = set()
+    for document in resource_lists:
+        group_version = str((document or {}).get("groupVersion") or "")
+        group, _, version = group_version.rpartition("/")
+        for entry in (document or {}).get("resources") or []:
+            resource = str(entry.get("name") or "")
+            if not resource or "/" in resource or (group, resource) in seen:
+                continue
+            seen.add((group, resource))
+            found.append(
+                Served(
+                    group=group,
+                    version=version,
+                    resource=resource,
+                    kind=str(entry.get("kind") or ""),
+                    namespaced=bool(entry.get("namespaced")),
+                    verbs=tuple(entry.get("verbs") or ()),
+                    categories=tuple(entry.get("categories") or ()),
+                )
+            )
+    return found
+
+
+def legacy_paths(group_list: Any) -> list[str]:
+    """``/api/v1`` and the preferred version of each group of an APIGroupList."""
+    paths = ["/api/v1"]
+    for group in (group_list or {}).get("groups") or []:
+        preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+        if preferred:
+            paths.append(f"/apis/{preferred}")
+    return paths

@@ -102,16 +102,29 @@ class Inspector:
     async def discover(self) -> None:
         """Writes the aggregated discovery files and learns what the server serves."""
         documents = []
+        group_list: Any = None
         for filename, path in discovery.DISCOVERY_FILES:
             found = await self.get(path, f"read discovery {path}", discovery.AGGREGATED_ACCEPT)
             if found is None:
                 continue
             if found.get("kind") != "APIGroupDiscoveryList":
+                # An API server before aggregated discovery: oc reports it too.
                 self.failed(f"discovery {path} did not answer with an APIGroupDiscoveryList")
+                group_list = found if found.get("kind") == "APIGroupList" else group_list
                 continue
             await self.write(filename, found)
             documents.append(found)
-        self.served = discovery.ServedResources(discovery.parse(documents))
+        if len(documents) == len(discovery.DISCOVERY_FILES):
+            self.served = discovery.ServedResources(discovery.parse(documents))
+            return
+        if group_list is None:
+            group_list = await self.get("/apis", "read discovery /apis")
+        lists = []
+        for path in discovery.legacy_paths(group_list):
+            found = await self.get(path, f"read discovery {path}")
+            if found is not None:
+                lists.append(found)
+        self.served = discovery.ServedResources(discovery.parse_legacy(lists))
 
     async def inspect_types(self) -> None:
         """``oc adm inspect clusterversion...,clusteroperators...``."""
