@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,15 +62,30 @@ def name_of(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
+_PUBLIC_KEYS = ("tls.crt", "ca.crt", "service-ca.crt")
+
+
+def _elided(value: object) -> str:
+    """oc's elideSecret: the value's length as text, which a Secret's ``data`` holds base64."""
+    try:
+        size = len(base64.b64decode(str(value), validate=True))
+    except (binascii.Error, ValueError):
+        size = len(str(value))
+    return base64.b64encode(f"{size} bytes long".encode()).decode()
+
+
 def redact_secret(secret: dict[str, Any]) -> dict[str, Any]:
-    """Only names survive: a must-gather must never hold secret values."""
+    """Values elided as oc adm inspect elides them (certificates kept); of the metadata only
+    the names survive (simpler than oc, which keeps it and blanks two annotations)."""
     meta = secret.get("metadata") or {}
     kept_meta = {k: meta[k] for k in ("name", "namespace", "uid", "creationTimestamp") if k in meta}
     data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
     return {
         "metadata": kept_meta,
         "type": secret.get("type", "Opaque"),
-        "data": {key: f"{len(str(value))} bytes long" for key, value in data.items()},
+        "data": {
+            key: value if key in _PUBLIC_KEYS else _elided(value) for key, value in data.items()
+        },
     }
 
 
