@@ -180,7 +180,11 @@ class Inspector:
             return
         served = self.served.named(group, resource)
         if served is None:
-            self.failed(f"skipping gathering {resource}.{group}/{name}: not served")
+            target = f"{resource}.{group}" if group else resource
+            self.failed(
+                f"skipping gathering {target}/{name} due to error: the server doesn't have a "
+                f'resource type "{resource}"'
+            )
             return
         where = f"/namespaces/{namespace}" if namespace and served.namespaced else ""
         path = f"{served.api_path}{where}/{resource}"
