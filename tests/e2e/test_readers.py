@@ -1,8 +1,9 @@
 """Archives built against kubesim open in the readers support engineers use: ``omg``
 (o-must-gather) and must-gather-parser list the objects the cluster holds.
 
-Three paths: the fallback inspect after an unpullable image, the fallback inspect after a
-pod that never starts, and the OpenShift default image's stand-in. Each reader is
+Four paths: the fallback inspect after an unpullable image, after a pod that never starts,
+and after an image that failed half way (its partial data beside the inspect), and the
+OpenShift default image's stand-in. Each reader is
 asked for pods in all namespaces, clusteroperators, clusterversion, nodes and events, and
 for one pod's log; the answers are compared with kubesim's store.
 """
@@ -23,6 +24,7 @@ from support.readers import Omg, parse, require_readers
 pytestmark = pytest.mark.timeout(180)
 
 UNPULLABLE = "kubesim.local/must-gather-unpullable:latest"
+FAILS = "kubesim.local/must-gather-fails-halfway:latest"
 CVO_NAMESPACE = "openshift-cluster-version"
 # The namespaces the default image's gather always inspects (openshift/must-gather's
 # collection-scripts/gather, as kubesim's stand-in follows it).
@@ -73,15 +75,23 @@ def cvo_pod(cluster: Cluster) -> tuple[str, str, list[str]]:
 
 
 async def check_readers(
-    cluster: Cluster, tree: Path, home: Path, *, namespaces: set[str], nodes: set[str]
+    cluster: Cluster,
+    tree: Path,
+    home: Path,
+    *,
+    namespaces: set[str],
+    nodes: set[str],
+    omg_tree: Path | None = None,
 ) -> None:
+    """``omg`` reads ``omg_tree`` (one must-gather folder; default ``tree``),
+    must-gather-parser every folder of ``tree`` that has a ``timestamp``."""
     expected_pods = pods_in(cluster, namespaces)
     assert len(expected_pods) >= 3
     operators = names(cluster, kinds.CLUSTER_OPERATORS)
     pod, container, log_lines = cvo_pod(cluster)
 
     omg = Omg(home / "omg")
-    assert "Using:" in await omg.use(tree)
+    assert "Using:" in await omg.use(omg_tree or tree)
     rows = await omg.table("pods", "-A")
     assert {(r["NAMESPACE"], r["NAME"]) for r in rows} == expected_pods
     assert len(rows) == len(expected_pods)
@@ -163,3 +173,23 @@ async def test_the_default_image_archive_opens_in_the_readers(
     await check_readers(
         kubesim, tree, tmp_path, namespaces=inspected, nodes=names(kubesim, kinds.NODES)
     )
+
+
+@pytest.mark.asyncio
+async def test_a_gathering_that_failed_half_way_opens_in_the_readers(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    require_readers()
+    tree, reason = await gathered(kubesim, tmp_path, images=(FAILS,))
+    assert "exit code: 1" in reason and "fallback inspect ran" in reason
+    [inspect] = sorted(tree.glob("inspect.local.*"))
+    inspected = related_namespaces(kubesim, with_object_namespaces=False) | {CVO_NAMESPACE}
+    # The image wrote three nodes before failing, but no `timestamp`: must-gather-parser
+    # reads only folders that have one (here the inspect's). omg reads the folder it is
+    # given: with two folders `omg use` asks which, as with oc's archive.
+    assert len(list(tree.glob("*/cluster-scoped-resources/core/nodes/*.yaml"))) == 3
+    await check_readers(
+        kubesim, tree, tmp_path, namespaces=inspected, nodes=set(), omg_tree=inspect
+    )
+    refused = await Omg(tmp_path / "omg-whole").use(tree)
+    assert "Multiple directories found" in refused
