@@ -38,6 +38,10 @@ async def test_gather_writes_the_inspect_tree(tmp_path: Path, fake_api: Served) 
         "namespaces/openshift-etcd/core/pods.yaml",
         "namespaces/openshift-etcd/core/events.yaml",
         "namespaces/openshift-etcd/core/configmaps.yaml",
+        "namespaces/openshift-etcd/core/endpoints.yaml",
+        "namespaces/openshift-etcd/apps/replicasets.yaml",
+        "namespaces/openshift-etcd/batch/jobs.yaml",
+        "namespaces/openshift-etcd/policy/poddisruptionbudgets.yaml",
         "namespaces/openshift-etcd/pods/etcd-master-0/etcd-master-0.yaml",
         "timestamp",
     ):

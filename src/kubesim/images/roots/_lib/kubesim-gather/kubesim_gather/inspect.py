@@ -44,12 +44,23 @@ SECRETS = Resource("", "v1", "secrets", "Secret")
 CLUSTER_VERSIONS = Resource("config.openshift.io", "v1", "clusterversions", "ClusterVersion")
 CLUSTER_OPERATORS = Resource("config.openshift.io", "v1", "clusteroperators", "ClusterOperator")
 # Listed per namespace besides pods, events and secrets; types a cluster lacks are skipped.
+# (oc adm inspect's namespaceResourcesToCollect, its ``all`` category spelled out as
+# kubesim serves it.)
 NAMESPACED_LISTS = (
     Resource("", "v1", "configmaps", "ConfigMap"),
     Resource("", "v1", "services", "Service"),
+    Resource("", "v1", "endpoints", "Endpoints"),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
     Resource("apps", "v1", "deployments", "Deployment"),
     Resource("apps", "v1", "daemonsets", "DaemonSet"),
+    Resource("apps", "v1", "replicasets", "ReplicaSet"),
+    Resource("apps", "v1", "statefulsets", "StatefulSet"),
+    Resource("batch", "v1", "jobs", "Job"),
+    Resource("batch", "v1", "cronjobs", "CronJob"),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress"),
+    Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
 )
 
 
