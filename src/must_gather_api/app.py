@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, problems, summaries
+from must_gather_api.api import files, gatherings, health, problems, redaction_report, summaries
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -35,6 +35,7 @@ from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
+from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
 from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,11 @@ def create_app(
             f"listen on {host} (set HOST=127.0.0.1)"
         )
     warn_of_exposure(settings)
+    redaction = (
+        load_config_file(settings.redaction_config)
+        if settings.redaction_config is not None
+        else DEFAULT_CONFIG
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -159,6 +165,7 @@ def create_app(
                     flush_interval=settings.output_flush_interval,
                     archive_filename=settings.archive_filename,
                     max_archive_bytes=settings.max_archive_bytes,
+                    redaction=redaction,
                 ),
                 on_finished=metrics.finished,
             )
@@ -216,4 +223,5 @@ def create_app(
     app.include_router(gatherings.router)
     app.include_router(files.router)
     app.include_router(summaries.router)
+    app.include_router(redaction_report.router)
     return app

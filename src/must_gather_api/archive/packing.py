@@ -18,12 +18,20 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from must_gather_api.archive.index import ArchiveIndex, from_infos
 from must_gather_api.archive.seekable import MemberWriter
+from must_gather_api.archive.transforming import (
+    Entry,
+    MemberTransform,
+    Opener,
+    plain,
+    transformed,
+)
 from must_gather_api.errors import ExecutionFailed
 
 _CHUNK = 1 << 20
@@ -95,10 +103,37 @@ def adopt(source: Path, destination: Path, *, partial: Path, limit: int | None) 
 
 
 def pack(
-    tree: Path, destination: Path, *, partial: Path, limit: int | None, top: str = "must-gather"
+    tree: Path,
+    destination: Path,
+    *,
+    partial: Path,
+    limit: int | None,
+    top: str = "must-gather",
+    transform: MemberTransform | None = None,
 ) -> Packed:
-    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``."""
+    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``, through ``transform``
+    (a redaction) when one is given: the index then describes the transformed archive."""
+    return write_archive(
+        _entries(tree), destination, partial=partial, limit=limit, top=top, transform=transform
+    )
+
+
+def write_archive(
+    entries: Iterable[Entry],
+    destination: Path,
+    *,
+    partial: Path,
+    limit: int | None,
+    top: str,
+    transform: MemberTransform | None = None,
+) -> Packed:
+    """Write ``entries`` as a tar.gz of independent gzip members, with its index."""
     added: list[tarfile.TarInfo] = []
+    members = (
+        plain(entries, top=top)
+        if transform is None
+        else transformed(entries, transform, top=top, spool_dir=partial.parent)
+    )
     try:
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
@@ -109,10 +144,9 @@ def pack(
                 # tarfile copies in 16 KiB pieces by default; 1 MiB pieces let isal compress
                 # (without the GIL) long enough that the event loop is not starved.
                 tar.copybufsize = _CHUNK
-                for path, info in _entries(tree, top):
-                    if info.isreg():
-                        with path.open("rb") as content:
-                            tar.addfile(info, content)
+                for info, content in members:
+                    if content is not None:
+                        tar.addfile(info, content)
                         # The data ends at the tar's offset, before padding to a block.
                         padded = -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
                         info.offset_data = tar.offset - padded
@@ -134,20 +168,23 @@ def pack(
     )
 
 
-def _entries(tree: Path, top: str) -> list[tuple[Path, tarfile.TarInfo]]:
-    found: list[tuple[Path, tarfile.TarInfo]] = []
-    root_info = tarfile.TarInfo(top)
+def _entries(tree: Path) -> Iterator[Entry]:
+    root_info = tarfile.TarInfo("")
     root_info.type = tarfile.DIRTYPE
     root_info.mode = 0o755
-    found.append((tree, root_info))
+    yield Entry("", root_info)
     for directory, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(dirs) + sorted(files):
             path = Path(directory, name)
-            info = _info(path, f"{top}/{path.relative_to(tree).as_posix()}")
+            relative = path.relative_to(tree).as_posix()
+            info = _info(path, relative)
             if info is not None:
-                found.append((path, info))
-    return found
+                yield Entry(relative, info, _opener(path) if info.isreg() else None)
+
+
+def _opener(path: Path) -> Opener:
+    return lambda: path.open("rb")
 
 
 def _info(path: Path, arcname: str) -> tarfile.TarInfo | None:

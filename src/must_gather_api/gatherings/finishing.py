@@ -9,36 +9,67 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import shutil
+from dataclasses import dataclass
 
 from must_gather_api.archive import background, index, packing
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.executors.base import Outcome
-from must_gather_api.gatherings import summaries
+from must_gather_api.gatherings import redacting, summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.redaction import DEFAULT_CONFIG, RedactionConfig, RedactionReport
 
 log = logging.getLogger(__name__)
 
 NO_DATA = "the gathering produced no data"
 
 
+@dataclass(frozen=True)
+class Redaction:
+    config: RedactionConfig
+    keep_original: bool = False
+
+
 def _make_archive(
-    layout: Layout, gathering_id: int, *, filename: str, limit: int | None
-) -> packing.Packed | None:
+    layout: Layout,
+    gathering_id: int,
+    *,
+    filename: str,
+    limit: int | None,
+    redaction: Redaction | None = None,
+) -> tuple[packing.Packed, RedactionReport | None] | None:
     tree = layout.work_dir(gathering_id)
     if not tree.is_dir() or not any(tree.iterdir()):
         return None
+    report: RedactionReport | None = None
     destination = layout.archive(gathering_id)
     partial = layout.partial_archive(gathering_id)
     own = packing.find_packed_archive(tree, filename)
-    if own is not None:
+    if redaction is not None:
+        if redaction.keep_original:
+            original = layout.original_archive(gathering_id)
+            if own is not None:
+                shutil.copyfile(own, original)
+            else:
+                packing.pack(tree, original, partial=partial, limit=limit)
+        redacted = redacting.redact(
+            own or tree,
+            destination,
+            partial=partial,
+            limit=limit,
+            config=redaction.config,
+            report=layout.redaction_report(gathering_id),
+        )
+        packed, report = redacted.packed, redacted.report
+    elif own is not None:
         packed = packing.adopt(own, destination, partial=partial, limit=limit)
     else:
         packed = packing.pack(tree, destination, partial=partial, limit=limit)
     _write_index(layout, gathering_id, packed)
-    return packed
+    return packed, report
 
 
 def _write_index(layout: Layout, gathering_id: int, packed: packing.Packed) -> None:
@@ -81,25 +112,48 @@ async def finish(
     output: OutputLog,
     archive_filename: str,
     max_archive_bytes: int | None,
+    redaction: RedactionConfig | None = None,
 ) -> Gathering:
     reason = outcome.error_reason
-    packed: packing.Packed | None = None
+    made: tuple[packing.Packed, RedactionReport | None] | None = None
+    options = gathering.request
+    # A gathering accepted with redact is redacted whatever the settings are now.
+    redacted = (
+        Redaction(redaction or DEFAULT_CONFIG, keep_original=options.keep_original)
+        if options.redact
+        else None
+    )
     try:
-        packed = await background.run(
-            _make_archive, layout, gathering.id, filename=archive_filename, limit=max_archive_bytes
+        made = await background.run(
+            _make_archive,
+            layout,
+            gathering.id,
+            filename=archive_filename,
+            limit=max_archive_bytes,
+            redaction=redacted,
         )
     except packing.ArchiveTooLarge as e:
         reason = reason or e.message
+    except index.IndexUnreadable as e:
+        log.warning("gathering %d: %s", gathering.id, e)
+        reason = reason or "the image's archive could not be redacted: it is not a readable tar"
     except OSError as e:
         log.warning("gathering %d: %s", gathering.id, e)
         reason = reason or _disk_error(e)
     finally:
         await background.run(layout.remove_work, gathering.id)
-    if packed is None:
+    packed = made[0] if made else None
+    if made is None or packed is None:
         await asyncio.to_thread(layout.remove_archive, gathering.id)
         reason = reason or NO_DATA
         output.line(f"[must-gather-api] no archive: {reason}")
     else:
+        if made[1] is not None:
+            output.line(
+                f"[must-gather-api] redacted: {made[1].replaced} replacements, "
+                f"{len(made[1].omissions)} files left out (the report: "
+                f"GET /must-gather/{gathering.id}/redaction-report, admins only)"
+            )
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
         await _analyze(layout, gathering.id, output)
     if reason:

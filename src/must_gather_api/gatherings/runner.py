@@ -26,6 +26,7 @@ from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.redaction import RedactionConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class RunnerOptions:
     flush_interval: timedelta = timedelta(seconds=1)
     archive_filename: str = "must-gather.tar.gz"
     max_archive_bytes: int | None = None
+    redaction: RedactionConfig | None = None  # for gatherings asking for redact
 
 
 @dataclass
@@ -223,6 +225,7 @@ class Runner:
                     output=output,
                     archive_filename=self._options.archive_filename,
                     max_archive_bytes=self._options.max_archive_bytes,
+                    redaction=self._options.redaction,
                 )
             finally:
                 self._running.pop(gathering.id, None)

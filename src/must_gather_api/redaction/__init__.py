@@ -6,11 +6,13 @@ members of one archive while it is packed (``archive.packing``) and writes the r
 runs off the event loop.
 """
 
+from must_gather_api.redaction import domains
 from must_gather_api.redaction.config import (
     DEFAULT_CONFIG,
     ConfigInvalid,
     RedactionConfig,
     load_config,
+    load_config_file,
 )
 from must_gather_api.redaction.domains import detect_in_tree
 from must_gather_api.redaction.redactor import WATERMARK, Redactor
@@ -24,5 +26,7 @@ __all__ = [
     "RedactionReport",
     "Redactor",
     "detect_in_tree",
+    "domains",
     "load_config",
+    "load_config_file",
 ]

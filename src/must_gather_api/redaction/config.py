@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -36,6 +37,7 @@ __all__ = [
     "ReplacementType",
     "Target",
     "load_config",
+    "load_config_file",
 ]
 
 
@@ -122,6 +124,15 @@ _UNSUPPORTED = {
     "AzureResources": "AzureResources is not supported by this service; remove the rule or "
     "replace it with Keywords or Regex rules"
 }
+
+
+def load_config_file(path: Path, *, name: str = "REDACTION_CONFIG") -> RedactionConfig:
+    """``load_config`` of a file; an unreadable file is a ``ConfigInvalid`` too."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigInvalid(f"{name}: {path} cannot be read ({e.__class__.__name__})") from e
+    return load_config(text, source=f"{name} ({path})")
 
 
 def load_config(text: str, *, source: str = "the redaction configuration") -> RedactionConfig:

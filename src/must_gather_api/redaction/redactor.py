@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import zlib
 from collections.abc import Callable
+from importlib import metadata
 from typing import IO
 
 from must_gather_api.redaction.config import ObfuscateType, RedactionConfig
@@ -23,6 +24,13 @@ from must_gather_api.redaction.streams import clean_member, compression_of, uncl
 
 WATERMARK = "watermark.txt"
 _CORRUPT = (OSError, EOFError, zlib.error, ValueError)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("must-gather-api")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Redactor:
@@ -74,8 +82,10 @@ class Redactor:
             return False
         return True
 
-    def watermark(self, now: datetime.datetime, version: str) -> bytes:
-        return f"{now.isoformat()}\nmust-gather-api {version}: redacted\n".encode()
+    def extra_members(self) -> list[tuple[str, bytes]]:
+        """``watermark.txt`` at the root: when and by what the archive was redacted."""
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        return [(WATERMARK, f"{now}\nmust-gather-api {_version()}: redacted\n".encode())]
 
     # -- afterwards --------------------------------------------------------------
 

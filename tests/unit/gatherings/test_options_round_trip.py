@@ -93,6 +93,8 @@ WIRE = st.fixed_dictionaries(
         "since-time": MOMENT,
         "volume-percentage": st.integers(1, 100),
         "keep": st.booleans(),
+        "redact": st.booleans(),
+        "keep-original": st.booleans(),
     },
 )
 
@@ -171,7 +173,7 @@ def test_the_gathering_object_keys_are_the_views_in_order() -> None:
     assert list(shown) == view_keys
     request_keys = {field.alias or name for name, field in GatheringRequest.model_fields.items()}
     assert request_keys <= set(view_keys)
-    assert len(request_keys) == 17
+    assert len(request_keys) == 19
 
 
 @pytest.mark.asyncio
