@@ -139,6 +139,12 @@ def run(
     save: Annotated[
         bool, typer.Option("--download", help="Save the archive when it ends (implies --wait).")
     ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="An archive safe to share: addresses, MACs, domains obfuscated."
+        ),
+    ] = False,
     path: PathOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
@@ -162,6 +168,7 @@ def run(
             name=name,
             since=since,
             command=command or [],
+            redact=redact,
         )
         gathering = session.call(lambda api: api.create(body))
         save = save or path is not None

@@ -31,17 +31,27 @@ def redact(
     limit: int | None,
     config: RedactionConfig,
     report: Path,
+    top: str = "must-gather",
 ) -> Redacted:
     """``source`` (a gathered tree, or an archive: tar, tar.gz, ...) packed redacted at
-    ``destination``, its report at ``report``."""
+    ``destination``, its report at ``report``. A tree goes under ``top``; an archive keeps
+    its own top directory (or gets ``top`` when it has none)."""
     if source.is_dir():
         redactor = Redactor(config, cluster_domains=domains.detect_in_tree(source))
-        packed = packing.pack(source, destination, partial=partial, limit=limit, transform=redactor)
+        packed = packing.pack(
+            source, destination, partial=partial, limit=limit, top=top, transform=redactor
+        )
     else:
         surveyed = repacking.survey(source, wanted=domains.is_source)
         redactor = Redactor(config, cluster_domains=domains.detect(surveyed.openers()))
         packed = repacking.repack(
-            source, surveyed, destination, partial=partial, limit=limit, transform=redactor
+            source,
+            surveyed,
+            destination,
+            partial=partial,
+            limit=limit,
+            transform=redactor,
+            top=top,
         )
     made = redactor.report()
     write_private(report, made.to_yaml().encode())
