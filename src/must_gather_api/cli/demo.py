@@ -110,7 +110,8 @@ Stop with Ctrl-C.
 async def run(*, port: int, state_dir: Path | None, openshift: bool) -> None:
     state = state_dir or Path(tempfile.mkdtemp(prefix="must-gather-api-demo-"))
     state.mkdir(parents=True, exist_ok=True)
-    options = ClusterOptions(state_dir=state / "kubesim", openshift=openshift)
+    # Nodes with DNS names and MACs, logs with addresses: what `"redact": true` removes.
+    options = ClusterOptions(state_dir=state / "kubesim", openshift=openshift, seed_sensitive=True)
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state)
         settings = demo_settings(state, service_kubeconfig, port=port)

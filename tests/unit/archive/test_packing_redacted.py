@@ -12,6 +12,7 @@ import yaml
 from must_gather_api.archive import index
 from must_gather_api.gatherings.redacting import redact
 from must_gather_api.redaction import DEFAULT_CONFIG, load_config
+from support.redacted import every_member, leaks
 
 SECRETS = (b"10.0.0.10", b"10-0-0-10", b"demo.example.com", b"fa:16:3e:aa:bb:cc", b"hunter2")
 
@@ -53,26 +54,12 @@ def sensitive_tree(root: Path) -> Path:
     return tree
 
 
-def every_member(archive: Path) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            data = member.linkname.encode()
-            if member.isreg():
-                content = tar.extractfile(member)
-                assert content is not None
-                data = content.read()
-                if member.name.endswith(".gz"):
-                    data = gzip.decompress(data)
-            found[member.name] = data
-    return found
+def members_of(archive: Path) -> dict[str, bytes]:
+    return every_member(archive.read_bytes())
 
 
 def assert_clean(members: dict[str, bytes]) -> None:
-    for name, data in members.items():
-        for secret in SECRETS:
-            assert secret not in name.encode(), name
-            assert secret not in data, (name, secret)
+    assert leaks(members, SECRETS) == []
 
 
 def test_a_redacted_tree_holds_no_original_and_its_index_describes_it(tmp_path: Path) -> None:
@@ -87,7 +74,7 @@ def test_a_redacted_tree_holds_no_original_and_its_index_describes_it(tmp_path: 
         config=DEFAULT_CONFIG,
         report=report,
     )
-    members = every_member(archive)
+    members = members_of(archive)
     assert_clean(members)
     image = "must-gather/quay-io-openshift-origin-must-gather"
     node = f"{image}/cluster-scoped-resources/core/nodes/ip-x-ipv4-0000000001-x.yaml"
@@ -138,7 +125,7 @@ def test_an_archive_made_elsewhere_is_repacked_redacted_without_extracting(
         config=DEFAULT_CONFIG,
         report=tmp_path / "report.yaml",
     )
-    members = every_member(out)
+    members = members_of(out)
     assert_clean(members)
     assert "must-gather.local.123/watermark.txt" in members
     # Omissions are relative to the root, as must-gather-clean's are.
@@ -161,7 +148,7 @@ def test_static_replacements_that_collide_keep_both_members(tmp_path: Path) -> N
         config=config,
         report=tmp_path / "report.yaml",
     )
-    members = every_member(tmp_path / "archive")
+    members = members_of(tmp_path / "archive")
     assert members["must-gather/xxx.xxx.xxx.xxx.log"] == b"one\n"
     assert members["must-gather/xxx.xxx.xxx.xxx.log.1"] == b"two\n"
 
@@ -171,6 +158,6 @@ def test_without_a_transform_packing_is_unchanged(tmp_path: Path) -> None:
 
     tree = sensitive_tree(tmp_path)
     pack(tree, tmp_path / "plain", partial=tmp_path / "partial", limit=None)
-    members = every_member(tmp_path / "plain")
+    members = members_of(tmp_path / "plain")
     assert any(b"10.0.0.10" in data for data in members.values())
     assert "must-gather/watermark.txt" not in members
