@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import archive_ready, download, growth, polling, responsiveness, start
+from bench import archive_ready, download, growth, polling, redaction, responsiveness, start
 from bench.reporting import write
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "responsiveness": responsiveness,
     "growth": growth,
     "start": start,
+    "redaction": redaction,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 

@@ -143,3 +143,19 @@ def test_an_ipv6_address_before_a_colon_is_still_found() -> None:
     assert obfuscate("route fe80::1: unreachable; via 2001:db8::: x") == (
         "route x-ipv6-0000000001-x: unreachable; via x-ipv6-0000000002-x: x"
     )
+
+
+@given(st.text(alphabet="0123456789.-_ ax:", max_size=60))
+def test_the_fast_ipv4_scan_finds_what_the_precise_pattern_does(text: str) -> None:
+    from must_gather_api.redaction.obfuscators import ip_canonical
+    from must_gather_api.redaction.scanning import ipv4_spans
+
+    fast = [(s, e) for s, e in ipv4_spans(text) if ip_canonical(text[s:e]) is not None]
+    assert fast == [m.span() for m in IPV4.finditer(text)]
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF:- xz", max_size=60))
+def test_the_fast_mac_scan_finds_what_the_precise_pattern_does(text: str) -> None:
+    from must_gather_api.redaction.scanning import mac_spans
+
+    assert list(mac_spans(text)) == [m.span() for m in MAC.finditer(text)]
