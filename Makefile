@@ -7,6 +7,9 @@ ENGINE  ?= $(shell command -v podman || command -v docker)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# axe-core from npm, for the web page's accessibility checks (they skip without it)
+AXE_VERSION := 4.14.1
+AXE    := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: help venv lint typecheck format test test-fast serve demo bench soak clean readme docs image
 
@@ -39,10 +42,16 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-test: lint
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION) \
+	|| echo "npm could not install axe-core: the accessibility checks will skip"; \
+	else echo "npm not found: the web page's accessibility checks will skip"; fi
+
+test: lint $(AXE)
 	$(BIN)/pytest -m "not soak and not bench" $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(AXE)
 	$(BIN)/pytest -m "not soak and not bench" -x -q $(PYTEST_ARGS)
 
 serve: $(STAMP)

@@ -15,7 +15,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import archive_ready, download, growth, polling, redaction, responsiveness, start
+from bench import (
+    archive_ready,
+    download,
+    growth,
+    kube_get,
+    member_read,
+    polling,
+    redaction,
+    responsiveness,
+    start,
+)
 from bench.reporting import write
 
 BENCHMARKS: dict[str, ModuleType] = {
@@ -25,6 +35,8 @@ BENCHMARKS: dict[str, ModuleType] = {
     "responsiveness": responsiveness,
     "growth": growth,
     "start": start,
+    "member_read": member_read,
+    "kube_get": kube_get,
     "redaction": redaction,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]

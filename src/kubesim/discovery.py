@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -71,6 +73,14 @@ def api_group(served: Iterable[Kind], group: str) -> dict[str, Any] | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group, versions)}
 
 
+def storage_version_hash(k: Kind) -> str:
+    """What discovery reports for a stored kind: the first 8 bytes of sha256 over
+    ``group/version/kind``, base64 (storageversionhash.go in
+    k8s.io/apiserver/pkg/endpoints/discovery)."""
+    digest = hashlib.sha256(f"{k.group}/{k.version}/{k.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
+
+
 def api_resource_list(served: Iterable[Kind], group: str, version: str) -> dict[str, Any] | None:
     members = [k for k in served if k.group == group and k.version == version]
     if not members:
@@ -88,6 +98,8 @@ def api_resource_list(served: Iterable[Kind], group: str, version: str) -> dict[
             entry["shortNames"] = list(k.short_names)
         if k.categories:
             entry["categories"] = list(k.categories)
+        if not k.virtual:
+            entry["storageVersionHash"] = storage_version_hash(k)
         resources.append(entry)
         for sub in k.subresources:
             resources.append(

@@ -40,6 +40,10 @@ class Kind:
     openshift: bool = field(default=False, compare=False)
     # Not kept in the store (reviews, imagestreamtags): the server answers them itself.
     virtual: bool = field(default=False, compare=False)
+    # DELETE answers with the deleted object rather than a Status: the registry's
+    # ``ReturnDeletedObject`` (k8s.io/apiserver/pkg/registry/generic/registry/store.go,
+    # finalizeDelete), set for pods, services, serviceaccounts and persistentvolumeclaims.
+    returns_deleted: bool = field(default=False, compare=False)
 
     @property
     def api_version(self) -> str:
@@ -71,6 +75,7 @@ PODS = Kind(
     short_names=("po",),
     subresources=("status", "log", "exec"),
     categories=_ALL,
+    returns_deleted=True,
 )
 NODES = Kind("", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status",))
 NAMESPACES = Kind(
@@ -84,7 +89,9 @@ NAMESPACES = Kind(
     subresources=("status",),
 )
 EVENTS = Kind("", "v1", "events", "Event", True, short_names=("ev",))
-SERVICE_ACCOUNTS = Kind("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",))
+SERVICE_ACCOUNTS = Kind(
+    "", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",), returns_deleted=True
+)
 SECRETS = Kind("", "v1", "secrets", "Secret", True)
 CONFIG_MAPS = Kind("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",))
 SERVICES = Kind(
@@ -96,6 +103,7 @@ SERVICES = Kind(
     short_names=("svc",),
     subresources=("status",),
     categories=_ALL,
+    returns_deleted=True,
 )
 PERSISTENT_VOLUME_CLAIMS = Kind(
     "",
@@ -105,6 +113,7 @@ PERSISTENT_VOLUME_CLAIMS = Kind(
     True,
     short_names=("pvc",),
     subresources=("status",),
+    returns_deleted=True,
 )
 
 DEPLOYMENTS = Kind(
@@ -282,6 +291,15 @@ ALL_KINDS: tuple[Kind, ...] = (
 
 _BY_GVR: dict[tuple[str, str, str], Kind] = {(k.group, k.version, k.plural): k for k in ALL_KINDS}
 _BY_GVK: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in ALL_KINDS}
+
+
+# Groups whose kinds a real cluster serves through CustomResourceDefinitions: the API server
+# refuses strategic merge patches for them (415), having no Go types to read merge keys from.
+CUSTOM_RESOURCE_GROUPS = frozenset({_FORKLIFT, "operators.coreos.com", "config.openshift.io"})
+
+
+def is_custom_resource(kind: Kind) -> bool:
+    return kind.group in CUSTOM_RESOURCE_GROUPS
 
 
 def served_kinds(*, openshift: bool) -> tuple[Kind, ...]:

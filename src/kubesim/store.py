@@ -31,8 +31,10 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Recorded:
+    """One event of the history: the object as it was at ``rv``, a copy nothing changes."""
+
     rv: int
     kind: Kind
     type: str
@@ -109,6 +111,15 @@ class Store:
         """The newest resource version handed out, as lists report it."""
         return str(self._rv)
 
+    @property
+    def history_size(self) -> int:
+        """How many events the history keeps (older resource versions are compacted)."""
+        return self._history.maxlen or 0
+
+    def history_covers(self, rv: int) -> bool:
+        """Whether every event after ``rv`` is still in the history (not compacted)."""
+        return not self._history or rv >= self._history[0].rv - 1
+
     def get(self, kind: Kind, name: str, *, namespace: str | None = None) -> dict[str, Any]:
         return copy.deepcopy(self._get_stored(kind, name, namespace))
 
@@ -141,7 +152,7 @@ class Store:
                 since_rv = int(str(since))
             except ValueError as e:
                 raise Invalid(f"invalid resource version {since!r}") from e
-            if self._history and since_rv < self._history[0].rv - 1:
+            if not self.history_covers(since_rv):
                 raise Gone(f"too old resource version: {since_rv} ({self._history[0].rv - 1})")
             for rec in self._history:
                 if rec.rv > since_rv and rec.kind == kind:
@@ -296,8 +307,11 @@ class Store:
         return str(self._rv)
 
     def _emit(self, kind: Kind, event_type: str, obj: dict[str, Any]) -> None:
+        # A snapshot: the stored object changes later (a delete stamps it), and a replay from
+        # a resourceVersion must show it as it was then, as the watch cache does.
+        snapshot = copy.deepcopy(obj)
         self._history.append(
-            _Recorded(int(obj["metadata"]["resourceVersion"]), kind, event_type, obj)
+            _Recorded(int(obj["metadata"]["resourceVersion"]), kind, event_type, snapshot)
         )
         for w in list(self._watches):
             if w.kind == kind:
@@ -312,7 +326,8 @@ class Store:
         key = (meta.get("namespace", "") if kind.namespaced else "", meta["name"])
         if self._objects.get(kind, {}).pop(key, None) is None:
             return copy.deepcopy(stored)  # already gone through a cascade
-        meta.setdefault("deletionTimestamp", now_rfc3339())
+        # As in etcd, the DELETED event carries the last state at the deletion's revision; only
+        # graceful deletions (pods, finalizing namespaces) stamp deletionTimestamp first.
         meta["resourceVersion"] = self._next_rv()
         self._emit(kind, "DELETED", stored)
         self._collect_dependents(meta["uid"])

@@ -18,7 +18,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, problems, redaction_report, summaries
+from must_gather_api.api import (
+    files,
+    gatherings,
+    health,
+    kube,
+    problems,
+    redaction_report,
+    summaries,
+    ui,
+)
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -30,6 +39,7 @@ from must_gather_api.executors.kubernetes import KubernetesExecutor, remove_stal
 from must_gather_api.executors.unconfigured import UnconfiguredExecutor
 from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.indexes import ArchiveIndexes
+from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -68,8 +78,8 @@ def _default_authenticator(
 
 async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
     """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
-    active = {g.id for g in await store.list(status=Status.NEW)}
-    active |= {g.id for g in await store.list(status=Status.INPROGRESS)}
+    active = {g.id for g in await store.find_all(status=Status.NEW)}
+    active |= {g.id for g in await store.find_all(status=Status.INPROGRESS)}
     api = access.api_client()
     try:
         removed = await remove_stale_namespaces(api, active_ids=active)
@@ -165,6 +175,7 @@ def create_app(
                     flush_interval=settings.output_flush_interval,
                     archive_filename=settings.archive_filename,
                     max_archive_bytes=settings.max_archive_bytes,
+                    max_archive_entries=settings.max_archive_entries or None,
                     redaction=redaction,
                 ),
                 on_finished=metrics.finished,
@@ -190,6 +201,7 @@ def create_app(
             for task in background:
                 task.add_done_callback(_log_failure)
             resources.push_async_callback(_cancel, background)
+            indexes = ArchiveIndexes(layout)
             app.state.services = Services(
                 settings=settings,
                 store=store,
@@ -198,7 +210,8 @@ def create_app(
                 metrics=metrics,
                 authenticator=auth,
                 follows=FollowStreams(settings.max_follows_per_user),
-                indexes=ArchiveIndexes(layout),
+                indexes=indexes,
+                kube_views=KubeViews(indexes),
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -224,4 +237,6 @@ def create_app(
     app.include_router(files.router)
     app.include_router(summaries.router)
     app.include_router(redaction_report.router)
+    app.include_router(kube.router)
+    app.include_router(ui.build_router())
     return app

@@ -8,6 +8,8 @@ they say what was wrong and, where it helps, what to do.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class MustGatherError(Exception):
     """Base of every error the service raises on purpose."""
@@ -66,8 +68,56 @@ class ConfigurationError(MustGatherError):
     """A setting is wrong; the service refuses to start."""
 
 
+class FailureKind(StrEnum):
+    """Why a gathering ended in error, as data: the ``failure`` label of the metrics."""
+
+    TIMEOUT = "timeout"
+    """The gathering's time ran out (gather still running, or the runner's limit)."""
+    IMAGE_PULL = "image-pull"
+    """An image could not be pulled."""
+    NOT_STARTED = "not-started"
+    """A pod never started (unschedulable, pending until the timeout)."""
+    POD_FAILED = "pod-failed"
+    """The gather container ended with a non-zero exit code."""
+    FORBIDDEN = "forbidden"
+    """The cluster refused the credentials (401 or 403)."""
+    UNREACHABLE = "unreachable"
+    """The API server did not answer, or answered with a server error."""
+    REFUSED = "refused"
+    """What was asked cannot be done there: no such node, image stream or namespace, a call
+    the API server rejected, or a credentials rule of the service."""
+    COPY_FAILED = "copy-failed"
+    """The gathered data could not be copied out of a pod."""
+    TOO_LARGE = "too-large"
+    """The data is larger than MAX_ARCHIVE_BYTES."""
+    NO_DATA = "no-data"
+    """Nothing was gathered."""
+    STORAGE = "storage"
+    """The archive could not be written on the data volume."""
+    CLEANUP = "cleanup"
+    """What the gathering made in the cluster could not all be removed."""
+    CANCELLED = "cancelled"
+    """Cancelled by a caller, or by the service stopping."""
+    INTERRUPTED = "interrupted"
+    """A restart interrupted it and it could not be resumed."""
+    NOT_CONFIGURED = "not-configured"
+    """The service has no way to reach a cluster."""
+    INTERNAL = "internal"
+    """A bug: the executor or the runner failed unexpectedly."""
+
+
 class ExecutionFailed(MustGatherError):
-    """A gathering could not be carried out; ``message`` is its error-reason."""
+    """A gathering could not be carried out; ``message`` is its error-reason.
+
+    The root of every executor error; ``kind`` says what kind of failure it is.
+    """
+
+    kind: FailureKind = FailureKind.INTERNAL
+
+    def __init__(self, message: str, *, kind: FailureKind | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class Unauthenticated(MustGatherError):

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     )
     archive_filename: str = Field(
         "must-gather.tar.gz",
-        description="Archive name; a gathered tree holding exactly this file is served as is.",
+        description="Archive name; a tree holding exactly this file serves it (members checked).",
     )
     cleanup_max_age: CleanupAge = Field(
         None,
@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     max_archive_bytes: ByteQuantity = Field(
         "20Gi",  # type: ignore[assignment]  # parsed like the environment's value
         description="Largest archive (and copy) one gathering may produce; 0: no limit.",
+    )
+    max_archive_entries: int = Field(
+        2_000_000,
+        ge=0,
+        description="Most entries (files, directories, links) one gathering may hold; 0: no limit.",
     )
 
     # -- runner --------------------------------------------------------------------

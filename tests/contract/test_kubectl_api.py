@@ -224,3 +224,75 @@ async def test_api_resources_list_openshift_groups_only_on_openshift(
         assert not openshift_names & names
         missing = await kubectl(cluster, "get", "--raw", "/apis/config.openshift.io/v1")
         assert missing.returncode == 1
+
+
+@pytest.mark.asyncio
+async def test_get_in_chunks_follows_continue_tokens(
+    api_cluster: Cluster, kubectl: KubectlRunner
+) -> None:
+    expected = {n["metadata"]["name"] for n in api_cluster.store.list(kinds.NAMESPACES)}
+    assert len(expected) > 4
+    result = await kubectl(api_cluster, "get", "namespaces", "--chunk-size=2", "-o", "name")
+    names = {line.removeprefix("namespace/") for line in result.check().stdout.split()}
+    assert names == expected
+    lists = [r for r in api_cluster.audit if r.verb == "list" and r.resource == "namespaces"]
+    assert len(lists) == (len(expected) + 1) // 2
+
+
+@pytest.mark.asyncio
+async def test_server_side_apply_creates_then_updates(
+    api_cluster: Cluster, kubectl: KubectlRunner, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "cm.json"
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "applied", "namespace": "default"},
+        "data": {"a": "1"},
+    }
+    manifest.write_text(json.dumps(config_map))
+    first = (await kubectl(api_cluster, "apply", "--server-side", "-f", str(manifest))).check()
+    assert first.stdout.strip() == "configmap/applied serverside-applied"
+    config_map["data"] = {"a": "2"}
+    manifest.write_text(json.dumps(config_map))
+    (await kubectl(api_cluster, "apply", "--server-side", "-f", str(manifest))).check()
+    stored = api_cluster.store.get(kinds.CONFIG_MAPS, "applied", namespace="default")
+    assert stored["data"] == {"a": "2"}
+    applies = [r for r in api_cluster.audit if r.verb == "patch" and r.name == "applied"]
+    assert len(applies) == 2
+
+
+@pytest.mark.asyncio
+async def test_get_pods_shows_a_finished_gather_beside_a_running_copy_as_not_ready(
+    api_cluster: Cluster, kubectl: KubectlRunner
+) -> None:
+    store = api_cluster.store
+    pod = {
+        "metadata": {"name": "must-gather-x", "namespace": "default"},
+        "spec": {
+            "containers": [
+                {"name": "gather", "image": "busybox"},
+                {"name": "copy", "image": "busybox"},
+            ]
+        },
+    }
+    stored = store.create(kinds.PODS, pod)
+    stored["status"] = {
+        "phase": "Running",
+        "conditions": [
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": "False"},
+        ],
+        "containerStatuses": [
+            {
+                "name": "gather",
+                "ready": False,
+                "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+            },
+            {"name": "copy", "ready": True, "restartCount": 0, "state": {"running": {}}},
+        ],
+    }
+    store.replace(kinds.PODS, stored)
+    result = (await kubectl(api_cluster, "get", "pod", "must-gather-x", "--no-headers")).check()
+    assert result.stdout.split()[:3] == ["must-gather-x", "1/2", "NotReady"]

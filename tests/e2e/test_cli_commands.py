@@ -248,3 +248,45 @@ async def test_ctrl_c_without_a_terminal_leaves_the_gathering_running(service: S
     assert "must-gather-api cancel 1" in err
     assert (await service.cli("get", "1", "--output", "json")).json()["status"] == "inprogress"  # type: ignore[index]
     service.executor.release(1)
+
+
+async def test_files_and_summary_of_an_archive_on_the_server(service: Service) -> None:
+    assert (await service.cli("run", "--wait")).code == 0
+    listing = await service.cli("files", "1")
+    assert listing.code == 0, listing.err
+    header, *rows = listing.out.splitlines()
+    assert header.split() == ["TYPE", "SIZE", "MODIFIED", "PATH"]
+    assert [row.split()[-1] for row in rows] == [
+        "must-gather",
+        "must-gather/namespaces",
+        "must-gather/version",
+        "must-gather/namespaces/default",
+        "must-gather/namespaces/default/events.yaml",
+    ]
+    printed = await service.cli("files", "1", "must-gather/version")
+    assert (printed.code, printed.out) == (0, "fake/ok\n1.0.0\n")
+    under = (await service.cli("files", "1", "must-gather/namespaces", "--output", "json")).json()
+    assert isinstance(under, list)
+    assert [item["path"] for item in under] == [
+        "must-gather/namespaces/default",
+        "must-gather/namespaces/default/events.yaml",
+    ]
+    missing = await service.cli("files", "1", "must-gather/nope")
+    assert missing.code == 4 and "no file has that path in the archive" in missing.err
+
+    summary = await service.cli("summary", "1")
+    assert summary.code == 0, summary.err
+    assert summary.out.splitlines()[0].split() == [
+        "gathering",
+        "1:",
+        "0",
+        "errors",
+        "0",
+        "warnings",
+        "0",
+        "infos",
+    ]
+    assert "fake/ok 1.0.0" in summary.out
+    body = (await service.cli("summary", "1", "--output", "json")).json()
+    assert isinstance(body, dict) and body["findings"] == []
+    assert (await service.cli("summary", "9")).code == 4

@@ -52,9 +52,24 @@ class CuttingProxy:
     requests: list[bytes] = field(default_factory=list)
     cut: bool = False
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _handlers: set[asyncio.Task[object]] = field(default_factory=set)
+
+    async def close(self) -> None:
+        """Ends the connections still open: the server's close does not end its handlers."""
+        for task in self._handlers:
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        this = asyncio.current_task()
+        assert this is not None
+        self._handlers.add(this)
+        this.add_done_callback(self._handlers.discard)
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        except BaseException:
+            writer.close()
+            raise
         last_request = [b""]
 
         async def forward_requests() -> None:
@@ -147,6 +162,7 @@ async def test_a_download_cut_half_way_goes_on_with_a_range_request(setup: Setup
         )  # fmt: skip
     finally:
         server.close()
+        await proxy.close()
         await server.wait_closed()
     assert code == 0, err
     assert proxy.cut

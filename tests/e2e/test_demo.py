@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kubesim.pytest_plugin import kubectl_binary
 from support.service import free_port
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -30,8 +31,9 @@ def quick_start_lines() -> list[str]:
     return [line.split("  #", 1)[0].strip() for line in lines if line.strip()]
 
 
-async def shell(line: str, *, cwd: Path, port: int) -> str:
+async def shell(line: str, *, cwd: Path, port: int, tls_port: int = 0) -> str:
     line = line.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    line = line.replace("127.0.0.1:8443", f"127.0.0.1:{tls_port}")
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-c",
@@ -46,7 +48,7 @@ async def shell(line: str, *, cwd: Path, port: int) -> str:
 
 
 async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path) -> None:
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as output:
         demo = await asyncio.create_subprocess_exec(
@@ -56,6 +58,8 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             "demo",
             "--port",
             str(port),
+            "--tls-port",
+            str(tls_port),
             "--state-dir",
             str(tmp_path / "state"),
             stdout=output,
@@ -71,6 +75,7 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             banner = log.read_text()
             assert f"http://127.0.0.1:{port}" in banner
             assert "export KUBECONFIG=" in banner
+            assert f"http://127.0.0.1:{port}/ui/" in banner
 
             lines = quick_start_lines()
             posts = [line for line in lines if "-d '" in line]
@@ -91,10 +96,33 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             )
             with tarfile.open(tmp_path / targeted["archive-name"]) as tar:
                 assert any("crs/plan/prod-cold-migration.yaml" in n for n in tar.getnames())
+            await read_on_the_server(lines, cwd=tmp_path, port=port, tls_port=tls_port)
         finally:
             demo.send_signal(signal.SIGINT)
             code = await asyncio.wait_for(demo.wait(), 60)
     assert code == 0, log.read_text()
+
+
+async def read_on_the_server(lines: list[str], *, cwd: Path, port: int, tls_port: int) -> None:
+    """The README's lines that read gathering 1 on the server name the demo's faults."""
+    files_line = next(line for line in lines if "/files?" in line)
+    listed = json.loads(await shell(files_line, cwd=cwd, port=port))
+    assert 0 < len(listed["items"]) <= 20 < listed["total"]
+    summary_line = next(line for line in lines if line.endswith("/summary"))
+    summary = json.loads(await shell(summary_line, cwd=cwd, port=port))
+    objects = {f["object"] for f in summary["findings"] if f["severity"] == "error"}
+    assert {"Node/worker-2", "ClusterOperator/authentication"} <= objects, summary
+    cli_line = next(line for line in lines if line.startswith("must-gather-api summary"))
+    command = cli_line.replace("must-gather-api", f"{sys.executable} -m must_gather_api", 1)
+    table = await shell(command, cwd=cwd, port=port)
+    assert "NotReady" in table and "CrashLoopBackOff" in table and "in 10 days" in table, table
+    config_line = next(line for line in lines if line.startswith("must-gather-api kubeconfig"))
+    command = config_line.replace("must-gather-api", f"{sys.executable} -m must_gather_api", 1)
+    await shell(command, cwd=cwd, port=port, tls_port=tls_port)
+    kubectl_line = next(line for line in lines if line.startswith("kubectl --kubeconfig"))
+    if kubectl_binary() is not None:
+        pods = await shell(kubectl_line, cwd=cwd, port=port)
+        assert "CrashLoopBackOff" in pods and pods.startswith("NAMESPACE"), pods
 
 
 async def wait_for_end(gathering_id: int, *, cwd: Path, port: int) -> dict[str, object]:

@@ -11,7 +11,16 @@ import pytest
 from kubesim import kinds
 from kubesim.auth import ADMIN
 from kubesim.cluster import Cluster
-from support.native import Lines, executor_for, image_dirs, job, leftovers
+from must_gather_api.errors import FailureKind
+from support.native import (
+    Lines,
+    clients_made,
+    closed,
+    executor_for,
+    image_dirs,
+    job,
+    leftovers,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -112,8 +121,11 @@ async def test_a_gather_that_never_ends_times_out(kubesim: Cluster, tmp_path: Pa
 
 
 @pytest.mark.asyncio
-async def test_cancel_mid_run_deletes_the_namespace(kubesim: Cluster, tmp_path: Path) -> None:
+async def test_cancel_mid_run_deletes_the_namespace_then_closes_the_clients(
+    kubesim: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     executor = await executor_for(kubesim, tmp_path)
+    made = clients_made(executor, monkeypatch)
     gathering = job(tmp_path, images=(NEVER_ENDS,))
     task = asyncio.create_task(executor.run(gathering, Lines()), name="gathering-under-test")
     await pod_running(kubesim)
@@ -121,6 +133,24 @@ async def test_cancel_mid_run_deletes_the_namespace(kubesim: Cluster, tmp_path: 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert leftovers(kubesim) == []
+    assert len(made) == 1 and closed(made[0])
+
+
+@pytest.mark.asyncio
+async def test_a_run_that_ends_before_its_pods_closes_its_clients(
+    kubesim: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubesim.users.add("caller-token", ADMIN)
+    executor = await executor_for(kubesim, tmp_path, gather_credentials="caller")
+    made = clients_made(executor, monkeypatch)
+    output = Lines()
+    outcome = await executor.run(
+        job(tmp_path, node_name="no-such-node", token="caller-token"), output
+    )
+    assert [failure.kind for failure in outcome.failures] == [FailureKind.REFUSED]
+    assert leftovers(kubesim) == []
+    # The caller's client, then the service's own for the cleanup: both closed.
+    assert len(made) == 2 and all(closed(api) for api in made), output.text
 
 
 @pytest.mark.asyncio
@@ -150,7 +180,13 @@ async def test_api_503_bursts_are_retried(kubesim: Cluster, tmp_path: Path) -> N
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert outcome.succeeded, f"{outcome.error_reason}\n{output.text}"
-    assert "retrying in" in output.text
+    _, throttles = kubesim.faults.api_errors
+    # Both 429s were served (and so retried), waiting the second Retry-After asked each time.
+    assert throttles.count == 0
+    retried_throttles = [
+        line for line in output.lines if "retrying in" in line and "namespace" in line
+    ]
+    assert len(retried_throttles) >= 2, output.text
     assert leftovers(kubesim) == []
 
 

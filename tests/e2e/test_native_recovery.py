@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from kubesim import kinds
 from kubesim.cluster import Cluster
 from must_gather_api.executors.base import Job
 from must_gather_api.executors.kubernetes import remove_stale_namespaces
@@ -16,6 +18,7 @@ from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.namespaces import create_temporary
 from must_gather_api.executors.kubernetes.pods import PodOptions, pod_body
+from must_gather_api.executors.kubernetes.processing import PodPlan
 from support.native import ORIGIN, Lines, access_for, executor_for, image_dirs, job, leftovers
 
 pytestmark = pytest.mark.timeout(120)
@@ -90,5 +93,48 @@ async def test_stale_namespaces_are_removed_and_active_ones_kept(
     assert f"namespace/{stale_name}" not in remaining
     async with access.api_client() as api:
         assert await remove_stale_namespaces(api, active_ids=set()) == 1
+    async with asyncio.timeout(10):
+        assert leftovers(kubesim) == []
+
+
+@pytest.mark.asyncio
+async def test_two_processes_attached_to_one_pod_each_copy_it_whole(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    """An earlier process that has not ended (granian's worker outliving its main process)
+    and the restarted one attach to the same pod at once: each copy has a scratch file of
+    its own, so neither removes the other's (the gathering ended `FileNotFoundError: ...
+    copy-must-gather-....tar`)."""
+    gathering = job(tmp_path, command=SLOW)
+    namespace = await left_running(kubesim, tmp_path, gathering)
+    [pod] = [p for p in kubesim.store.list(kinds.PODS) if p["metadata"]["namespace"] == namespace]
+    executor = await executor_for(kubesim, tmp_path)
+    access = await access_for(kubesim, tmp_path)
+    calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 60)
+    jobs = [gathering, replace(gathering, work_dir=gathering.work_dir.parent / "work-2")]
+    outputs = [Lines(), Lines()]
+    try:
+        processors = [
+            executor.processor(
+                each,
+                calls,
+                Console(output, each.work_dir),
+                namespace=namespace,
+                options=PodOptions.of(each),
+                delete_pods=False,
+            )
+            for each, output in zip(jobs, outputs, strict=True)
+        ]
+        plan = PodPlan(image=ORIGIN)
+        await asyncio.gather(*(p.resume(pod["metadata"]["name"], plan) for p in processors))
+    finally:
+        await calls.close()
+    for each, output in zip(jobs, outputs, strict=True):
+        assert "downloaded" in output.text, output.text
+        [image_dir] = image_dirs(each.work_dir)
+        assert (image_dir / "version").is_file()
+    assert not list(gathering.work_dir.parent.glob("copy-*.tar"))
+    async with access.api_client() as api:
+        await remove_stale_namespaces(api, active_ids=set())
     async with asyncio.timeout(10):
         assert leftovers(kubesim) == []

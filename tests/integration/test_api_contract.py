@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import tarfile
 from collections.abc import AsyncIterator
@@ -248,6 +249,11 @@ async def test_list_filters_and_pages(api: httpx2.AsyncClient) -> None:
     assert [item["id"] for item in failed] == [4]
     page = (await api.get("/must-gather", params={"limit": 2, "offset": 1})).json()
     assert [item["id"] for item in page] == [2, 3]
+    newest: dict[str, str | int] = {"limit": 2, "offset": 1, "order": "desc"}
+    assert [item["id"] for item in (await api.get("/must-gather", params=newest)).json()] == [3, 2]
+    named = {"custom-name": "a", "order": "desc"}
+    assert [item["id"] for item in (await api.get("/must-gather", params=named)).json()] == [3, 1]
+    assert_problem(await api.get("/must-gather", params={"order": "newest"}), 400, "order")
     assert_problem(await api.get("/must-gather", params={"status": "done"}), 400, "status")
     assert_problem(await api.get("/must-gather", params={"limit": 0}), 400, "limit")
 
@@ -325,6 +331,33 @@ async def test_an_archive_the_image_packed_is_served_as_is(api: httpx2.AsyncClie
         assert tar.getnames() == ["must-gather/plan.yaml"]
 
 
+async def test_an_image_archive_with_unsafe_members_is_re_packed(api: httpx2.AsyncClient) -> None:
+    await api.post("/must-gather", json={"image": "fake/unsafe-archive"})
+    body = await finished(api, 1)
+    assert body["status"] == "completed", body["error-reason"]
+    assert "held 7 unsafe entries" in body["exec-output"]
+    data = (await api.get("/must-gather/1/data")).content
+    assert hashlib.sha256(data).hexdigest() == body["archive-sha256"]
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        members = tar.getmembers()
+    assert "must-gather/ok.txt" in [m.name for m in members]
+    for member in members:
+        assert member.isreg() or member.isdir(), member.name
+        assert not member.name.startswith("/") and ".." not in member.name.split("/")
+        assert not member.mode & 0o6000, member.name
+
+
+async def test_an_error_reason_names_no_file_and_no_exception_class(
+    api: httpx2.AsyncClient,
+) -> None:
+    await api.post("/must-gather", json={"image": "fake/leaks-a-path"})
+    body = await finished(api, 1)
+    assert body["status"] == "error"
+    reason = body["error-reason"]
+    assert reason.startswith("the executor failed: No such file or directory"), reason
+    assert "gatherings/1" not in reason and "Error" not in reason and "[Errno" not in reason
+
+
 async def test_no_archive_while_running(api: httpx2.AsyncClient, executor: FakeExecutor) -> None:
     await api.post("/must-gather", json={"image": "fake/block"})
     await executor.wait_started(1)
@@ -395,6 +428,21 @@ async def test_logs_return_the_whole_output(api: httpx2.AsyncClient) -> None:
 
 
 # -- the service routes -----------------------------------------------------------------
+
+
+async def test_the_duration_metric_says_the_kind_of_failure(api: httpx2.AsyncClient) -> None:
+    await api.post("/must-gather", json={"image": "fake/fail"})
+    await api.post("/must-gather", json={"image": "fake/ok"})
+    assert (await finished(api, 1))["error-reason"] == "gather exited with code 1"
+    await finished(api, 2)
+    failed = 'duration_seconds_count{failure="pod-failed",status="error"} 1.0'
+    completed = 'duration_seconds_count{failure="",status="completed"} 1.0'
+    # The runner records the metric just after the record; a few polls cover the gap.
+    for _ in range(50):
+        metrics = (await api.get("/metrics")).text
+        if failed in metrics and completed in metrics:
+            break
+    assert failed in metrics and completed in metrics, metrics
 
 
 async def test_banner_health_readiness_metrics_and_docs(api: httpx2.AsyncClient) -> None:

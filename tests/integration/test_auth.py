@@ -216,8 +216,10 @@ async def test_an_api_server_that_cannot_answer_gives_503_then_recovers(
         assert response.status_code == 503
         assert "cannot check the caller" in response.json()["detail"]
         kubesim.faults.clear()
-        # The failure was not cached: the next request is reviewed again.
+        # The failure was not cached: the next request is reviewed again, once.
+        before = reviews(kubesim)
         assert await call(client, "GET", "/must-gather", ADMIN_TOKEN) == 200
+        assert reviews(kubesim) - before == 1
 
 
 async def test_metrics_can_be_put_behind_the_check(service_for: Callable[..., Any]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,27 @@ async def test_an_images_own_archive_is_redacted_too(api: httpx2.AsyncClient) ->
     found = every_member((await api.get(f"/must-gather/{done['id']}/data", headers=ADMIN)).content)
     assert found["must-gather/plan.yaml"] == b"plan data\n"
     assert "must-gather/watermark.txt" in found
+
+
+async def test_an_unsafe_own_archive_is_vetted_before_it_is_redacted(
+    api: httpx2.AsyncClient,
+) -> None:
+    done = await finished(
+        api, {"image": "fake/unsafe-archive", "redact": True, "keep-original": True}, ADMIN
+    )
+    assert done["status"] == "completed", done["error-reason"]
+    assert "held 7 unsafe entries" in done["exec-output"]
+    assert "[must-gather-api] redacted:" in done["exec-output"]
+    for path in ("data", "original"):
+        response = await api.get(f"/must-gather/{done['id']}/{path}", headers=ADMIN)
+        assert response.status_code == 200
+        with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
+            members = tar.getmembers()
+        assert "must-gather/ok.txt" in [m.name for m in members], path
+        for member in members:
+            assert member.isreg() or member.isdir(), (path, member.name)
+            assert not member.name.startswith("/") and ".." not in member.name.split("/")
+            assert not member.mode & 0o6000, (path, member.name)
 
 
 @pytest.mark.parametrize(("mode", "status"), [("off", 400), ("always", 201)])

@@ -228,3 +228,54 @@ async def test_a_restart_with_nothing_to_recover_keeps_every_record(tmp_path: Pa
         assert [r["archive-sha256"] for r in before] == [r["archive-sha256"] for r in after]
         assert all(r["status"] == "completed" for r in after), after
         await cluster.no_leftovers()
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The children of ``parent`` (granian's workers), read from /proc."""
+    found = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(pid) for pid in text]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+async def test_sigkill_of_the_production_server_resumes_the_gathering(tmp_path: Path) -> None:
+    """granian's main process SIGKILLed alone left its worker running the gathering beside
+    the restarted service: both copied the same pod into one file, and one removed it from
+    under the other (`FileNotFoundError: ... copy-must-gather-....tar` as the reason)."""
+    async with (
+        kubesim_process(tmp_path / "kubesim") as cluster,
+        service_process(
+            tmp_path / "service",
+            server="granian",
+            **service_environment(cluster, credentials="service"),
+        ) as service,
+    ):
+        gathering = await post(
+            service, {"command": '/bin/sh -c "sleep 8; /usr/bin/gather"', "timeout": "5m"}
+        )
+        await poll(service, gathering, says("created"))
+        assert service.process is not None
+        workers = worker_pids(service.process.pid)
+        assert workers, "granian started no worker"
+        await crash_at(service, lambda: asyncio.sleep(0), [gathering])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while any(alive(pid) for pid in workers):
+            assert loop.time() < deadline, "granian's worker outlived its main process"
+            await asyncio.sleep(0.05)  # another process's end: no event to wait on
+        [record] = await everything_settles(service, [gathering])
+        assert record["status"] == "completed", record["error-reason"]
+        async with client_for(service) as api:
+            logs = (await api.get(f"/must-gather/{gathering}/logs")).text
+        assert logs.count("resuming after a restart") == 1, logs
+        assert "failed unexpectedly" not in logs
+        await cluster.no_leftovers()

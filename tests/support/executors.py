@@ -8,6 +8,8 @@ Images understood:
     fake/block          waits until ``release(id)`` (or cancellation)
     fake/leaky          prints the caller's token and a bearer header into its output
     fake/crash          raises an unexpected exception
+    fake/unsafe-archive writes kubesim's unsafe must-gather.tar.gz (``..``, setuid, ...)
+    fake/leaks-a-path   fails with a reason naming a file of the service and an error class
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Job, Outcome, Output
+from support.hostile import unsafe_archive
 
 
 @dataclass
@@ -89,7 +93,7 @@ class FakeExecutor:
             return Outcome()
         if image == "fake/fail":
             (job.work_dir / "partial.txt").write_text("partial\n")
-            return Outcome(error_reason="gather exited with code 1")
+            return Outcome.failed(FailureKind.POD_FAILED, "gather exited with code 1")
         if image == "fake/empty":
             return Outcome()
         if image == "fake/block":
@@ -105,7 +109,18 @@ class FakeExecutor:
             return Outcome()
         if image == "fake/crash":
             raise RuntimeError("boom")
-        return Outcome(error_reason=f"the fake executor does not know {image!r}")
+        if image == "fake/unsafe-archive":
+            await asyncio.to_thread(unsafe_archive, job.work_dir / "image-dir")
+            return Outcome()
+        if image == "fake/leaks-a-path":
+            (job.work_dir / "partial.txt").write_text("partial\n")
+            missing = job.work_dir.parent / "copy-must-gather-x1.tar"
+            return Outcome.failed(
+                FailureKind.INTERNAL,
+                f"the executor failed: FileNotFoundError: [Errno 2] "
+                f"No such file or directory: '{missing}'; also {job.work_dir}/x is gone",
+            )
+        return Outcome.failed(FailureKind.REFUSED, f"the fake executor does not know {image!r}")
 
 
 SENSITIVE = (b"10.0.0.10", b"10-0-0-10", b"demo.example.com", b"fa:16:3e:aa:bb:cc", b"hunter2")

@@ -83,6 +83,25 @@ def job(
     )
 
 
+def clients_made(executor: KubernetesExecutor, monkeypatch: Any) -> list[client.ApiClient]:
+    """Every API client ``executor`` makes from now on (to check each was closed)."""
+    access = executor._access
+    made: list[client.ApiClient] = []
+    original = access.api_client
+
+    def recording(**options: Any) -> client.ApiClient:
+        api = original(**options)
+        made.append(api)
+        return api
+
+    monkeypatch.setattr(access, "api_client", recording)
+    return made
+
+
+def closed(api: client.ApiClient) -> bool:
+    return bool(api.rest_client.pool_manager.closed)
+
+
 def leftovers(cluster: Cluster) -> list[str]:
     """Namespaces, bindings and pods of ours still in the cluster."""
     found = []

@@ -158,10 +158,12 @@ async def kubesim_process(state_dir: Path, *faults: str) -> AsyncIterator[Kubesi
 
 @dataclass
 class ServiceProcess:
-    """``must-gather-api serve --server uvicorn`` with a fixed port, database and DATA_DIR."""
+    """``must-gather-api serve --server uvicorn`` (or granian, as in production) with a fixed
+    port, database and DATA_DIR."""
 
     state_dir: Path
     environment: dict[str, str] = field(default_factory=dict)
+    server: str = "uvicorn"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -188,7 +190,7 @@ class ServiceProcess:
 
     async def start(self) -> None:
         self.starts += 1
-        command = [sys.executable, "-m", "must_gather_api", "serve", "--server", "uvicorn"]
+        command = [sys.executable, "-m", "must_gather_api", "serve", "--server", self.server]
         with (self.state_dir / f"service-{self.starts}.log").open("wb") as log:
             self.process = subprocess.Popen(
                 command, env=self.env(), stdout=log, stderr=subprocess.STDOUT
@@ -229,9 +231,11 @@ class ServiceProcess:
 
 
 @asynccontextmanager
-async def service_process(state_dir: Path, **environment: str) -> AsyncIterator[ServiceProcess]:
+async def service_process(
+    state_dir: Path, *, server: str = "uvicorn", **environment: str
+) -> AsyncIterator[ServiceProcess]:
     state_dir.mkdir(parents=True, exist_ok=True)
-    service = ServiceProcess(state_dir, environment=environment)
+    service = ServiceProcess(state_dir, environment=environment, server=server)
     try:
         await service.start()
         yield service

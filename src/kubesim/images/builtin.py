@@ -18,6 +18,8 @@ UNPULLABLE = "kubesim.local/must-gather-unpullable"
 MANY_FILES = "kubesim.local/must-gather-many-files"
 SPARSE_FILE = "kubesim.local/must-gather-sparse-file"
 GZIP_BOMB = "kubesim.local/must-gather-gzip-bomb"
+HOSTILE_TAR = "kubesim.local/must-gather-hostile-tar"
+UNSAFE_ARCHIVE = "kubesim.local/must-gather-unsafe-archive"
 
 _GATHER = ("/usr/bin/gather",)
 _OPENSHIFT_TAGS = frozenset({"latest", "4.18", "4.18.0", "v4.18", "v4.18.0"})
@@ -92,6 +94,18 @@ BUILTIN_IMAGES: tuple[CatalogueEntry, ...] = (
         root="gzip-bomb",
         entrypoint=_GATHER,
         description="must-gather.tar.gz that unpacks to BOMB_BYTES (default 16 GiB) of zeros",
+    ),
+    CatalogueEntry(
+        names=(HOSTILE_TAR,),
+        root="hostile-tar",
+        entrypoint=_GATHER,
+        description="its own tar sends a stream whose pax header gives a size of -1536",
+    ),
+    CatalogueEntry(
+        names=(UNSAFE_ARCHIVE,),
+        root="unsafe-archive",
+        entrypoint=_GATHER,
+        description="must-gather.tar.gz with .., absolute, setuid, device, escaping-link members",
     ),
     CatalogueEntry(
         names=(UNPULLABLE,),

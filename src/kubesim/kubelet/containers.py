@@ -283,6 +283,11 @@ class ContainerRunner:
         owner.publish()
         return code
 
+    @property
+    def running(self) -> bool:
+        """Whether a process of this container runs now."""
+        return self.run_ is not None
+
     async def stop(self, grace_seconds: float) -> None:
         run = self.run_
         if run is not None:

@@ -234,9 +234,16 @@ class _Session:
         assert proc is not None
         stdin = proc.stdin
         async for msg in self.ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
+            # Text frames carry channel and payload as binary ones do: the API server reads
+            # both alike, and the official Python client sends str stdin as text.
+            if msg.type == WSMsgType.TEXT:
+                data: bytes = msg.data.encode()
+            elif msg.type == WSMsgType.BINARY:
+                data = msg.data
+            else:
                 continue
-            data: bytes = msg.data
+            if not data:
+                continue
             channel = data[0]
             if channel == STDIN and stdin is not None and not stdin.is_closing():
                 stdin.write(data[1:])

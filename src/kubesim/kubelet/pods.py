@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from kubesim import kinds
-from kubesim.errors import KubesimError, NotFound
+from kubesim.errors import BadRequest, KubesimError, NotFound
 from kubesim.kubelet import events, scheduling
-from kubesim.kubelet.containers import ContainerRunner
+from kubesim.kubelet.containers import ContainerRunner, ExecTarget
 from kubesim.kubelet.context import KubeletContext
 from kubesim.kubelet.rootfs import PodDirs, prepare_volumes, remove_pod_dirs
+from kubesim.kubelet.sources import LogSource, runner_log
 from kubesim.kubelet.status import (
     POD_INITIALIZING,
     merge_conditions,
@@ -87,7 +88,32 @@ class PodWorker:
         self._pod = pod
 
     def runner(self, name: str) -> ContainerRunner | None:
-        return next((r for r in self.init_runners + self.runners if r.name == name), None)
+        return next((r for r in self.all_runners if r.name == name), None)
+
+    @property
+    def all_runners(self) -> list[ContainerRunner]:
+        return self.init_runners + self.runners
+
+    @property
+    def running(self) -> bool:
+        """Whether any container of the pod has a process now."""
+        return any(r.running for r in self.all_runners)
+
+    def log_source(self, container: str, *, previous: bool) -> LogSource:
+        runner = self.runner(container)
+        if runner is None:
+            raise BadRequest(f"container {container} is not valid for pod {self.name}")
+        return runner_log(self, runner, previous=previous)
+
+    def exec_target(self, container: str) -> ExecTarget | None:
+        runner = self.runner(container)
+        return runner.target if runner is not None else None
+
+    async def kill_now(self) -> None:
+        """Stops every container at once, for the kubelet's own shutdown."""
+        self.stopping.set()
+        self.wake()
+        await asyncio.gather(*(r.stop(0) for r in self.all_runners), return_exceptions=True)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -310,7 +336,7 @@ class PodWorker:
         self.stopping.set()
         self.wake()
         await asyncio.gather(
-            *(r.stop(grace_seconds) for r in self.init_runners + self.runners),
+            *(r.stop(grace_seconds) for r in self.all_runners),
             return_exceptions=True,
         )
         if self.task is not None:

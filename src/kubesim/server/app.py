@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -228,6 +229,13 @@ async def _on_shutdown(app: web.Application) -> None:
     app[STATE_KEY].close_watches()
 
 
+async def _standard_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """The headers kube-apiserver's filters put on every answer: an ``Audit-Id`` per request
+    (WithAuditInit) and ``Cache-Control: no-cache, private`` (WithCacheControl)."""
+    response.headers.setdefault("Audit-Id", str(uuid.uuid4()))
+    response.headers.setdefault("Cache-Control", "no-cache, private")
+
+
 def build_app(state: ServerState, *, kubelet: Any = None) -> web.Application:
     """The API server application; ``kubelet`` is stored for the stream handlers when given."""
     app = web.Application(middlewares=[errors_middleware, api_middleware])
@@ -267,4 +275,5 @@ def build_app(state: ServerState, *, kubelet: Any = None) -> web.Application:
     r.add_route("*", "/api/{tail:.+}", _dispatch)
     r.add_route("*", "/apis/{tail:.+}", _dispatch)
     app.on_shutdown.append(_on_shutdown)
+    app.on_response_prepare.append(_standard_headers)
     return app

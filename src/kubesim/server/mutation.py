@@ -1,4 +1,4 @@
-"""Patches (JSON merge, strategic merge read as JSON merge, JSON patch) and create-time defaults."""
+"""Patches (JSON merge, strategic merge, JSON patch) and create-time defaults."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 from kubesim.errors import BadRequest, Invalid, UnsupportedMediaType
+from kubesim.kinds import Kind, is_custom_resource
+from kubesim.server.strategic import strategic_merge
 
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
@@ -19,8 +21,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$"):
-            continue  # strategic-merge directives ($patch, $setElementOrder/...) are ignored
         if value is None:
             result.pop(key, None)
         else:
@@ -106,9 +106,18 @@ def json_patch(target: Any, ops: Any) -> Any:
     return doc
 
 
-def apply_patch(content_type: str, target: dict[str, Any], patch: Any) -> dict[str, Any]:
+def apply_patch(
+    kind: Kind, content_type: str, target: dict[str, Any], patch: Any
+) -> dict[str, Any]:
     media = content_type.split(";")[0].strip().lower()
-    if media in (MERGE_PATCH, STRATEGIC_PATCH):
+    if media == STRATEGIC_PATCH and is_custom_resource(kind):
+        raise UnsupportedMediaType(
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"{JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}"
+        )
+    if media == STRATEGIC_PATCH:
+        result = strategic_merge(target, patch)
+    elif media == MERGE_PATCH:
         result = merge_patch(target, patch)
     elif media == JSON_PATCH:
         result = json_patch(target, patch)

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from kubesim import kinds
 from kubesim.appkeys import KUBELET_KEY
-from kubesim.errors import BadRequest, Forbidden, Gone, MethodNotAllowed, NotFound
-from kubesim.kinds import Kind
-from kubesim.selectors import field_matcher, label_matcher
-from kubesim.server import mutation, protobuf, tables
+from kubesim.errors import BadRequest, Forbidden, Invalid, MethodNotAllowed, NotFound
+from kubesim.kinds import Kind, is_custom_resource
+from kubesim.server import mutation, paging, protobuf, tables, watching
+from kubesim.server.responses import dumps, json_response
 from kubesim.server.routing import RequestInfo
 from kubesim.server.state import INFO_KEY, STATE_KEY, ServerState
 
 log = logging.getLogger(__name__)
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def json_response(obj: Any, *, status: int = 200) -> web.Response:
-    return web.Response(body=dumps(obj), status=status, content_type="application/json")
+__all__ = ["dumps", "handle", "json_response", "namespace_of", "not_served", "read_json"]
 
 
 def not_served() -> NotFound:
@@ -71,7 +64,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if info.verb == "list":
         return _list(request, state, kind, namespace)
     if info.verb == "watch":
-        return await watch(request, state, kind, namespace)
+        return await watching.watch(request, state, kind, namespace)
     if info.verb == "create":
         if kind.namespaced and not namespace:
             raise MethodNotAllowed(
@@ -85,8 +78,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
         _keep_status(kind, stored, body)
         return json_response(state.store.replace(kind, body))
     if info.verb == "patch":
+        if request.content_type == mutation.APPLY_PATCH:
+            return await _apply(request, state, kind, info.name, namespace)
         stored = state.store.get(kind, info.name, namespace=namespace)
-        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        patched = mutation.apply_patch(kind, request.content_type, stored, await read_json(request))
         _check_identity(patched, kind, info.name, namespace)
         _keep_status(kind, stored, patched)
         return json_response(state.store.replace(kind, patched))
@@ -99,10 +94,31 @@ async def handle(request: web.Request) -> web.StreamResponse:
                 kubelet.delete_pod(namespace, info.name, grace_period_seconds=grace)
             )
         obj = state.store.delete(kind, info.name, namespace=namespace)
-        return json_response(obj)
+        if kind.returns_deleted or kind == kinds.NAMESPACES:
+            # A namespace answers with itself, Terminating, while it is finalized.
+            return json_response(obj)
+        return json_response(deleted_status(kind, obj))
     if info.verb == "deletecollection":
         return _delete_collection(request, state, kind, namespace)
     raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+
+def deleted_status(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """What a registry without ``ReturnDeletedObject`` answers: details name the resource
+    (plural) in ``kind``, as finalizeDelete in the apiserver's generic registry does."""
+    meta = obj["metadata"]
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": meta["name"],
+            "group": kind.group,
+            "kind": kind.plural,
+            "uid": meta.get("uid", ""),
+        },
+    }
 
 
 def _keep_status(kind: Kind, stored: dict[str, Any], new: dict[str, Any]) -> None:
@@ -180,6 +196,44 @@ async def _create(
     return json_response(created, status=201)
 
 
+async def _apply(
+    request: web.Request, state: ServerState, kind: Kind, name: str, namespace: str | None
+) -> web.Response:
+    """Server-side apply, simplified: a missing object is created from the applied
+    configuration (201); an existing one gets it merged in as a strategic merge patch (a JSON
+    merge patch for custom resources). No managedFields, no conflicts between managers."""
+    if not request.query.get("fieldManager"):
+        raise Invalid(
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+            "for apply patch",
+            kind="PatchOptions",
+        )
+    try:
+        body = yaml.safe_load(await request.read())
+    except yaml.YAMLError as e:
+        raise BadRequest("error decoding YAML: the applied configuration is not valid") from e
+    if not isinstance(body, dict) or body.get("kind") != kind.kind:
+        raise BadRequest(f"the applied configuration must be a {kind.kind} object")
+    _check_identity(body, kind, name, namespace)
+    try:
+        stored = state.store.get(kind, name, namespace=namespace)
+    except NotFound:
+        body.pop("status", None)
+        if kind == kinds.PODS:
+            mutation.default_pod(body)
+            _check_service_account(state, body)
+        if _dry_run(request):
+            return json_response(body, status=201)
+        return json_response(state.store.create(kind, body), status=201)
+    body["metadata"].pop("resourceVersion", None)
+    media = mutation.MERGE_PATCH if is_custom_resource(kind) else mutation.STRATEGIC_PATCH
+    patched = mutation.apply_patch(kind, media, stored, body)
+    _keep_status(kind, stored, patched)
+    if _dry_run(request):
+        return json_response(patched)
+    return json_response(state.store.replace(kind, patched))
+
+
 def _dry_run(request: web.Request) -> bool:
     return bool(request.query.getall("dryRun", []))
 
@@ -216,7 +270,7 @@ async def _status(
         else:
             stored["metadata"].pop("resourceVersion", None)
     elif info.verb == "patch":
-        patched = mutation.apply_patch(request.content_type, stored, await read_json(request))
+        patched = mutation.apply_patch(kind, request.content_type, stored, await read_json(request))
         stored["status"] = patched.get("status")
     else:
         raise MethodNotAllowed("the server does not allow this method on the requested resource")
@@ -237,18 +291,32 @@ def _selected(
 def _list(
     request: web.Request, state: ServerState, kind: Kind, namespace: str | None
 ) -> web.Response:
-    rv = state.store.resource_version
-    items = _selected(request, state, kind, namespace)
+    query = request.query
+    limit = paging.parse_limit(query.get("limit"))
+    counted = not (query.get("labelSelector") or query.get("fieldSelector"))
+    token = query.get("continue")
+    if token:
+        page = state.pager.next(token, limit=limit, counted=counted)
+    else:
+        rv = state.store.resource_version
+        items = _selected(request, state, kind, namespace)
+        page = state.pager.first(items, resource_version=rv, limit=limit, counted=counted)
     if tables.wants_table(request.headers.get("Accept", "")):
-        return json_response(tables.table(kind, items, resource_version=rv, request=request))
-    return json_response(
-        {
+        body = tables.table(
+            kind, page.items, resource_version=page.resource_version, request=request
+        )
+    else:
+        body = {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": rv},
-            "items": items,
+            "metadata": {"resourceVersion": page.resource_version},
+            "items": page.items,
         }
-    )
+    if page.continue_token is not None:
+        body["metadata"]["continue"] = page.continue_token
+    if page.remaining is not None:
+        body["metadata"]["remainingItemCount"] = page.remaining
+    return json_response(body)
 
 
 def _maybe_table(request: web.Request, kind: Kind, obj: dict[str, Any]) -> web.Response:
@@ -276,74 +344,3 @@ def _delete_collection(
             "items": deleted,
         }
     )
-
-
-async def watch(
-    request: web.Request, state: ServerState, kind: Kind, namespace: str | None
-) -> web.StreamResponse:
-    """Newline-delimited watch events until timeoutSeconds, a fault, shutdown or disconnect."""
-    query = request.query
-    by_labels = label_matcher(query.get("labelSelector"))
-    by_fields = field_matcher(query.get("fieldSelector"))
-    try:
-        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
-    except ValueError as e:
-        raise BadRequest(f"invalid timeoutSeconds {query['timeoutSeconds']!r}") from e
-    since = query.get("resourceVersion") or None
-    as_table = tables.wants_table(request.headers.get("Accept", ""))
-    try:
-        w = state.store.watch(kind, namespace=namespace, since=since)
-    except Gone as e:
-        # kube-apiserver reports an expired resourceVersion inside the stream, as an ERROR
-        # event, which is what clients' retry logic looks for.
-        expired = web.StreamResponse(status=200)
-        expired.content_type = "application/json"
-        await expired.prepare(request)
-        await expired.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
-        await expired.write_eof()
-        return expired
-    initial: list[dict[str, Any]] = []
-    if since in (None, "0"):
-        # Without a resourceVersion a watch starts with the current state as ADDED events.
-        initial = state.store.list(kind, namespace=namespace)
-    limit = state.faults.watch_disconnect_after
-    state.watches.add(w)
-    response = web.StreamResponse(status=200)
-    response.content_type = "application/json"
-    response.enable_chunked_encoding()
-    try:
-        await response.prepare(request)
-        sent = 0
-
-        async def send(event_type: str, obj: dict[str, Any]) -> bool:
-            nonlocal sent
-            if not (by_labels(obj) and by_fields(obj)):
-                return True
-            body: Any = obj
-            if as_table:
-                rv = obj["metadata"].get("resourceVersion", "")
-                body = tables.table(kind, [obj], resource_version=rv, request=request)
-            await response.write(dumps({"type": event_type, "object": body}) + b"\n")
-            sent += 1
-            return limit is None or sent < limit
-
-        async with asyncio.timeout(timeout):
-            going = True
-            for obj in initial:
-                going = await send("ADDED", obj)
-                if not going:
-                    break
-            while going:
-                try:
-                    event_type, obj = await anext(w)
-                except StopAsyncIteration:
-                    break
-                going = await send(event_type, obj)
-    except TimeoutError:
-        pass
-    except (ConnectionResetError, ConnectionError):
-        log.debug("watch client went away")
-    finally:
-        w.close()
-        state.watches.discard(w)
-    return response

@@ -12,6 +12,7 @@ from kubesim.auth import AuditRecord, User, Users
 from kubesim.faults import Faults
 from kubesim.kinds import Kind
 from kubesim.rbac import Authorizer
+from kubesim.server.paging import Pager
 from kubesim.server.routing import RequestInfo
 from kubesim.store import Store, Watch
 
@@ -31,6 +32,7 @@ class ServerState:
     def __post_init__(self) -> None:
         self.served: tuple[Kind, ...] = kinds.served_kinds(openshift=self.openshift)
         self.authorizer = Authorizer(self.store)
+        self.pager = Pager(self.store)
 
     def serves(self, kind: Kind | None) -> bool:
         return kind is not None and kind in self.served

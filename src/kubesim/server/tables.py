@@ -47,19 +47,66 @@ def human_age(timestamp: str | None, *, now: datetime | None = None) -> str:
     return f"{days // 365}y"
 
 
-def _pod_status(pod: dict[str, Any]) -> str:
-    if pod["metadata"].get("deletionTimestamp"):
-        return "Terminating"
-    status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+def _terminated_reason(term: dict[str, Any]) -> str:
+    if term.get("reason"):
+        return str(term["reason"])
+    if term.get("signal"):
+        return f"Signal:{term['signal']}"
+    return f"ExitCode:{term.get('exitCode', 0)}"
+
+
+def _condition_true(status: dict[str, Any], kind: str) -> bool:
+    return any(
+        c.get("type") == kind and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+
+
+def _init_reason(pod: dict[str, Any], status: dict[str, Any]) -> str | None:
+    """``Init:...`` while an init container has not succeeded yet, else None."""
+    total = len((pod.get("spec") or {}).get("initContainers") or [])
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
         state = cs.get("state") or {}
-        if "waiting" in state and state["waiting"].get("reason"):
-            reason = state["waiting"]["reason"]
-        elif "terminated" in state:
-            term = state["terminated"]
-            reason = term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}"
-    return str(reason)
+        term = state.get("terminated")
+        if term is not None and term.get("exitCode") == 0:
+            continue
+        if term is not None:
+            return f"Init:{_terminated_reason(term)}"
+        waiting = (state.get("waiting") or {}).get("reason")
+        if waiting and waiting != "PodInitializing":
+            return f"Init:{waiting}"
+        return f"Init:{i}/{total}"
+    return None
+
+
+def _pod_status(pod: dict[str, Any]) -> str:
+    """The STATUS column as kubectl's printer works it out (printPod in
+    k8s.io/kubernetes/pkg/printers/internalversion/printers.go): the first container's state
+    wins, and a pod whose finished container sits beside a running one is NotReady (or
+    Running once the pod is Ready), not Completed."""
+    status = pod.get("status") or {}
+    reason = str(status.get("reason") or status.get("phase") or "Unknown")
+    init = _init_reason(pod, status)
+    if init is not None:
+        reason = init
+    if init is None or _condition_true(status, "Initialized"):
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            waiting = (state.get("waiting") or {}).get("reason")
+            if waiting:
+                reason = str(waiting)
+            elif "terminated" in state:
+                reason = _terminated_reason(state["terminated"])
+            elif cs.get("ready") and "running" in state:
+                has_running = True
+        if reason == "Completed" and has_running:
+            reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+    if pod["metadata"].get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            return "Unknown"
+        if status.get("phase") not in ("Succeeded", "Failed"):
+            return "Terminating"
+    return reason
 
 
 def _pod_cells(pod: dict[str, Any]) -> list[Any]:

@@ -21,6 +21,10 @@ class _Group:
     paths: list[str] = field(default_factory=list)
 
 
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
 def _involved(event: dict[str, Any]) -> str:
     involved = event.get("involvedObject") or event.get("regarding") or {}
     kind, name = involved.get("kind", "?"), involved.get("name", "?")
@@ -52,7 +56,7 @@ def analyze(files: ArchiveFiles) -> list[Finding]:
             AREA,
             involved,
             reason,
-            f"{reason} ({group.count} times): {group.last_message}",
+            f"{reason} ({_times(group.count)}): {group.last_message}",
             tuple(group.paths),
         )
         for (reason, involved), group in groups.items()

@@ -8,6 +8,8 @@ a failing cluster is often incomplete. Reading blocks: analysis runs off the eve
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -53,27 +55,45 @@ class ArchiveFiles:
         return self.read(path).decode("utf-8", "replace")
 
     def yaml(self, path: str) -> Any:
+        """The file parsed as YAML (JSON first when it looks like JSON: many images write
+        JSON in their `.yaml` files, and it parses some twenty times faster)."""
         if path not in self._parsed:
-            try:
-                self._parsed[path] = yaml.load(self.read(path), Loader=_LOADER)  # noqa: S506
-            except yaml.YAMLError:
-                self._parsed[path] = None
+            data = self.read(path)
+            parsed: Any = None
+            if data.lstrip()[:1] in (b"{", b"["):
+                with contextlib.suppress(ValueError):
+                    parsed = json.loads(data)
+            if parsed is None:
+                try:
+                    parsed = yaml.load(data, Loader=_LOADER)  # noqa: S506
+                except yaml.YAMLError:
+                    parsed = None
+            self._parsed[path] = parsed
         return self._parsed[path]
+
+    def documents(self, path: str) -> Iterator[dict[str, Any]]:
+        """The objects of one YAML file: a single object, or the items of a list (which get
+        the list's apiVersion and kind when they lack their own, as in a dump)."""
+        document = self.yaml(path)
+        if not isinstance(document, dict):
+            return
+        if not isinstance(document.get("items"), list):
+            if document.get("kind"):
+                yield document
+            return
+        listed = str(document.get("kind", "")).removesuffix("List")
+        version = document.get("apiVersion", "v1")
+        for item in document["items"]:
+            if isinstance(item, dict):
+                yield {"apiVersion": version, "kind": listed, **item}
 
     def objects(self, pattern: re.Pattern[str], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(path, object)`` of every object of ``kind`` in the YAML files matching
-        ``pattern``: single objects and the items of lists (whose items often lack kind)."""
+        ``pattern``."""
         for path in self.matching(pattern):
-            document = self.yaml(path)
-            if not isinstance(document, dict):
-                continue
-            if isinstance(document.get("items"), list):
-                listed = str(document.get("kind", "")).removesuffix("List")
-                for item in document["items"]:
-                    if isinstance(item, dict) and item.get("kind", listed or kind) == kind:
-                        yield path, item
-            elif document.get("kind") == kind:
-                yield path, document
+            for obj in self.documents(path):
+                if obj.get("kind") == kind:
+                    yield path, obj
 
 
 def over_archive(file: BinaryIO, index: ArchiveIndex) -> ArchiveFiles:

@@ -15,6 +15,7 @@ from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, Caller
 from must_gather_api.gatherings.indexes import ArchiveIndexes
+from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
@@ -31,6 +32,7 @@ class Services:
     authenticator: Authenticator
     follows: FollowStreams
     indexes: ArchiveIndexes
+    kube_views: KubeViews
 
 
 def _services(request: Request) -> Services:
@@ -38,9 +40,22 @@ def _services(request: Request) -> Services:
     return services
 
 
+def authorization_of(request: Request) -> str | None:
+    """The caller's Authorization header, or a bearer header made of the token an
+    oauth-proxy passes in X-Forwarded-Access-Token (its own Authorization may be Basic).
+    Either way the token is reviewed by the cluster: the header grants nothing itself."""
+    given = request.headers.get("authorization")
+    if given and given.split(maxsplit=1)[0].lower() == "bearer":
+        return given
+    forwarded = request.headers.get("x-forwarded-access-token", "").strip()
+    if forwarded:
+        return f"Bearer {forwarded}"
+    return given
+
+
 async def _caller(request: Request) -> Caller:
     services = _services(request)
-    return await services.authenticator.authenticate(request.headers.get("authorization"))
+    return await services.authenticator.authenticate(authorization_of(request))
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -112,12 +112,22 @@ async def list_all(
     limit: Annotated[int | None, Query(ge=1, le=10000, description="At most this many.")] = None,
     # Bounded by the databases' 64-bit integers: a larger offset made the query fail (500).
     offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="Skip this many first.")] = 0,
+    order: Annotated[
+        Literal["asc", "desc"],
+        Query(description="`asc`: ascending id, oldest first (the default); `desc`: newest first."),
+    ] = "asc",
 ) -> JSONResponse:
-    """All gatherings in ascending id order. Each carries only the last 1 KiB of its
-    `exec-output`, so the list stays cheap to poll; fetch one gathering for more."""
+    """All gatherings in ascending id order (`order=desc`: newest first). Each carries only
+    the last 1 KiB of its `exec-output`, so the list stays cheap to poll; fetch one
+    gathering for more."""
     owner = owner_filter(caller, services)
-    found = await services.store.list(
-        status=status, custom_name=custom_name, requested_by=owner, limit=limit, offset=offset
+    found = await services.store.find_all(
+        status=status,
+        custom_name=custom_name,
+        requested_by=owner,
+        limit=limit,
+        offset=offset,
+        newest_first=order == "desc",
     )
     tails = await asyncio.to_thread(
         read_tails,

@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from must_gather_api.api.deps import ServicesDep
+from must_gather_api.api.deps import ServicesDep, authorization_of
 from must_gather_api.api.problems import problem
 from must_gather_api.errors import StoreUnavailable
 
 router = APIRouter(tags=["service"])
 
-BANNER = "must-gather-api - run must-gather over HTTP; API: /docs (OpenAPI at /openapi.json)\n"
+BANNER = (
+    "must-gather-api - run must-gather over HTTP; web page: /ui/; "
+    "API: /docs (OpenAPI at /openapi.json)\n"
+)
 
 
 @router.get("/", response_class=PlainTextResponse, summary="Banner")
@@ -37,7 +40,7 @@ async def readyz(services: ServicesDep) -> Response:
 async def metrics(request: Request, services: ServicesDep) -> Response:
     """Open, or behind the API's own check with METRICS_AUTH=true."""
     if services.settings.metrics_auth:
-        await services.authenticator.authenticate(request.headers.get("authorization"))
+        await services.authenticator.authenticate(authorization_of(request))
     counts = await services.store.count_by_status()
     body = services.metrics.render(
         counts=counts, queued=services.runner.queue_depth, running=services.runner.running_count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from must_gather_api.executors.base import Outcome
 from must_gather_api.gatherings.records import Gathering, Status
 
 
@@ -27,8 +28,9 @@ class Metrics:
         )
         self.durations = Histogram(
             "must_gather_api_gathering_duration_seconds",
-            "How long gatherings ran, by how they ended.",
-            ["status"],
+            "How long gatherings ran, by how they ended and, for those in error, the kind of "
+            "failure (timeout, image-pull, forbidden, ...).",
+            ["status", "failure"],
             buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf")),
             registry=self.registry,
         )
@@ -38,8 +40,10 @@ class Metrics:
             registry=self.registry,
         )
 
-    def finished(self, gathering: Gathering, seconds: float) -> None:
-        self.durations.labels(status=gathering.status.value).observe(seconds)
+    def finished(self, gathering: Gathering, outcome: Outcome, seconds: float) -> None:
+        kind = outcome.kind
+        failure = kind.value if kind is not None and gathering.status is Status.ERROR else ""
+        self.durations.labels(status=gathering.status.value, failure=failure).observe(seconds)
 
     def render(self, *, counts: dict[Status, int], queued: int, running: int) -> bytes:
         for status, number in counts.items():

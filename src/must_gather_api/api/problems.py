@@ -81,7 +81,8 @@ def _validation_detail(raw: list[Any]) -> tuple[str, str]:
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, errors.MustGatherError)
+    if not isinstance(error, errors.MustGatherError):
+        return await _unexpected(_request, error)
     status = _status_of(error)
     extra: dict[str, Any] = {}
     if isinstance(error, errors.InvalidParameter):
@@ -93,13 +94,15 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError | ValidationError)
+    if not isinstance(error, RequestValidationError | ValidationError):
+        return await _unexpected(_request, error)
     field, detail = _validation_detail(list(error.errors()))
     return problem(400, detail, field=field)
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
+    if not isinstance(error, StarletteHTTPException):
+        return await _unexpected(request, error)
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
     if error.status_code == 404 and detail == "Not Found":
         detail = f"there is nothing at {request.url.path}; see /docs for the API"

@@ -36,7 +36,7 @@ class IndexUnreadable(Exception):
     """The archive (or its index) cannot be read as a tar.gz."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     path: str
     type: str
@@ -73,26 +73,41 @@ def clean_name(name: str) -> str | None:
     return name
 
 
+class IndexBuilder:
+    """The index, one tar member at a time: only the compact ``Member`` is kept, not the
+    ``TarInfo`` (a million of those would take half a GiB)."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, Member] = {}
+
+    def add(self, info: tarfile.TarInfo) -> None:
+        """A member whose ``offset_data`` is set, in archive order."""
+        path = clean_name(info.name)
+        if path is None:
+            return
+        self._found.pop(path, None)  # a later member of that name is the one extraction keeps
+        member = _member(path, info, self._found)
+        if member is not None:
+            self._found[path] = member
+
+    def build(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex:
+        status = archive.stat()
+        return ArchiveIndex(
+            members=tuple(self._found.values()),
+            checkpoints=tuple(checkpoints),
+            archive_size=status.st_size,
+            archive_mtime_ns=status.st_mtime_ns,
+        )
+
+
 def from_infos(
     infos: Iterable[tarfile.TarInfo], checkpoints: Iterable[Checkpoint], archive: Path
 ) -> ArchiveIndex:
     """The index of tar members whose ``offset_data`` is set, in archive order."""
-    found: dict[str, Member] = {}
+    builder = IndexBuilder()
     for info in infos:
-        path = clean_name(info.name)
-        if path is None:
-            continue
-        found.pop(path, None)  # a later member of that name is the one extraction keeps
-        member = _member(path, info, found)
-        if member is not None:
-            found[path] = member
-    status = archive.stat()
-    return ArchiveIndex(
-        members=tuple(found.values()),
-        checkpoints=tuple(checkpoints),
-        archive_size=status.st_size,
-        archive_mtime_ns=status.st_mtime_ns,
-    )
+        builder.add(info)
+    return builder.build(checkpoints, archive)
 
 
 def _member(path: str, info: tarfile.TarInfo, earlier: dict[str, Member]) -> Member | None:
@@ -165,9 +180,18 @@ def save(index: ArchiveIndex, path: Path) -> None:
         "checkpoints": [[c.compressed, c.uncompressed] for c in index.checkpoints],
         "members": [[m.path, m.type, m.size, m.mtime, m.offset, m.target] for m in index.members],
     }
+    write_atomically(path, json.dumps(body, separators=(",", ":")))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Under a temporary name, renamed when complete; nothing is left behind on failure."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> ArchiveIndex | None:

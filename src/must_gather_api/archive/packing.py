@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from must_gather_api.archive.index import ArchiveIndex, from_infos
+from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
 from must_gather_api.archive.seekable import MemberWriter
 from must_gather_api.archive.transforming import (
     Entry,
@@ -32,7 +32,7 @@ from must_gather_api.archive.transforming import (
     plain,
     transformed,
 )
-from must_gather_api.errors import ExecutionFailed
+from must_gather_api.errors import ExecutionFailed, FailureKind
 
 _CHUNK = 1 << 20
 _COMPRESS_LEVEL = 1
@@ -40,6 +40,8 @@ _COMPRESS_LEVEL = 1
 
 class ArchiveTooLarge(ExecutionFailed):
     """The archive outgrew MAX_ARCHIVE_BYTES."""
+
+    kind = FailureKind.TOO_LARGE
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,9 @@ def pack(
     top: str = "must-gather",
     transform: MemberTransform | None = None,
 ) -> Packed:
-    """Pack ``tree`` as ``top/...`` into a tar.gz at ``destination``, through ``transform``
-    (a redaction) when one is given: the index then describes the transformed archive."""
+    """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
+    ``destination``, through ``transform`` (a redaction) when one is given: the index then
+    describes the transformed archive."""
     return write_archive(
         _entries(tree), destination, partial=partial, limit=limit, top=top, transform=transform
     )
@@ -128,7 +131,8 @@ def write_archive(
     transform: MemberTransform | None = None,
 ) -> Packed:
     """Write ``entries`` as a tar.gz of independent gzip members, with its index."""
-    added: list[tarfile.TarInfo] = []
+    written = 0
+    indexed = IndexBuilder()
     members = (
         plain(entries, top=top)
         if transform is None
@@ -152,7 +156,10 @@ def write_archive(
                         info.offset_data = tar.offset - padded
                     else:
                         tar.addfile(info)
-                    added.append(info)
+                    indexed.add(info)
+                    # tarfile keeps every member it wrote; a million of them is ~0.5 GiB.
+                    tar.members.clear()
+                    written += 1
             compressed.close()
             raw.flush()
             os.fsync(raw.fileno())
@@ -163,12 +170,13 @@ def write_archive(
     return Packed(
         size=counted.size,
         sha256=counted.digest.hexdigest(),
-        entries=len(added),
-        index=from_infos(added, compressed.checkpoints, destination),
+        entries=written,
+        index=indexed.build(compressed.checkpoints, destination),
     )
 
 
 def _entries(tree: Path) -> Iterator[Entry]:
+    """Each entry as the walk finds it: none is kept, so a million files cost no memory."""
     root_info = tarfile.TarInfo("")
     root_info.type = tarfile.DIRTYPE
     root_info.mode = 0o755

@@ -29,9 +29,8 @@ class _Decision:
     message: str = ""
 
     def result(self) -> Caller:
-        if self.denial is not None:
-            raise self.denial(self.message)
-        assert self.caller is not None
+        if self.denial is not None or self.caller is None:
+            raise (self.denial or Unauthenticated)(self.message)
         return self.caller
 
 

@@ -8,12 +8,16 @@ server; 4 not found; 130 interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -95,20 +99,61 @@ def _exits() -> Iterator[None]:
         raise typer.Exit(fail(Interrupted("interrupted"))) from e
 
 
-def _session(
-    server: str | None, token: str | None, ca_file: Path | None, insecure: bool, output: Format
-) -> Session:
-    return Session.start(
-        server=server,
-        token=token,
-        ca_file=ca_file,
-        insecure=insecure,
-        output=output,
-        environ=os.environ,
+@dataclass(frozen=True)
+class Connection:
+    """The five options every client command takes: where the service is, how to reach and
+    authenticate to it, and how to print. ``connected`` gives them to a command as one."""
+
+    server: str | None = None
+    token: str | None = None
+    ca_file: Path | None = None
+    insecure: bool = False
+    output: Format = Format.TEXT
+
+    def session(self) -> Session:
+        return Session.start(
+            server=self.server,
+            token=self.token,
+            ca_file=self.ca_file,
+            insecure=self.insecure,
+            output=self.output,
+            environ=os.environ,
+        )
+
+
+_CONNECTION_OPTIONS = {
+    "server": (ServerOption, None),
+    "token": (TokenOption, None),
+    "ca_file": (CaFileOption, None),
+    "insecure": (InsecureOption, False),
+    "output": (OutputOption, Format.TEXT),
+}
+
+
+def connected(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the connection options (``--server``, ``--token``, ``--ca-file``,
+    ``--insecure``, ``--output``) added after its own; it receives them as ``connection``."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.name != "connection"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in _CONNECTION_OPTIONS.items()
+    ]
+    hints = typing.get_type_hints(command, include_extras=True)
+
+    @functools.wraps(command)
+    def with_connection(*args: Any, **options: Any) -> None:
+        connection = Connection(**{name: options.pop(name) for name in _CONNECTION_OPTIONS})
+        command(*args, connection=connection, **options)
+
+    with_connection.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
     )
+    with_connection.__annotations__ = {p.name: p.annotation for p in own + added} | {"return": None}
+    return with_connection
 
 
 @app.command()
+@connected
 def run(
     command: Annotated[
         list[str] | None,
@@ -146,11 +191,8 @@ def run(
         ),
     ] = False,
     path: PathOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Start a gathering; with --wait follow it, with --download (or -o) save its archive.
 
@@ -159,7 +201,7 @@ def run(
     gathering ends in error.
     """
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         body = request_body(
             images=image or [],
             image_stream=image_stream,
@@ -179,6 +221,7 @@ def run(
 
 
 @app.command("list")
+@connected
 def list_gatherings(
     status: Annotated[
         Status | None, typer.Option("--status", help="Only in this status.", show_default=False)
@@ -186,15 +229,12 @@ def list_gatherings(
     name: Annotated[
         str | None, typer.Option("--name", help="Only with this custom-name.", show_default=False)
     ] = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """List gatherings: id, custom-name, status, age, size."""
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         found = session.call(
             lambda api: api.list(status=status.value if status else None, name=name)
         )
@@ -205,38 +245,34 @@ def list_gatherings(
 
 
 @app.command()
+@connected
 def get(
     reference: Reference,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Show one gathering, with the tail of its output."""
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         session.show(session.call(lambda api: api.get(reference)))
 
 
 @app.command()
+@connected
 def logs(
     reference: Reference,
     follow: Annotated[
         bool, typer.Option("-f", "--follow", help="Go on until the gathering ends.")
     ] = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Print the whole output of a gathering; with -f, follow it (exit 1 if it ends in error).
 
     With --output json, one object at the end: id, status and the output.
     """
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         screen = session.screen
         lines: list[str] = []
 
@@ -262,37 +298,33 @@ def logs(
 
 
 @app.command("download")
+@connected
 def download_archive(
     reference: Reference,
     path: PathOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Save the archive of a gathering, checked against its sha256.
 
     An interrupted download resumes where it stopped, when the same command runs again.
     """
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
         gathering = session.call(lambda api: api.get(reference))
         session.say_saved(session.save(gathering, path))
 
 
 @app.command()
+@connected
 def cancel(
     reference: Reference,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Cancel a queued or running gathering (what it gathered so far is kept)."""
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
 
         async def work(api: Api) -> Gathering | None:
             gathering = await api.get(reference)
@@ -314,20 +346,18 @@ def cancel(
 
 
 @app.command()
+@connected
 def delete(
     reference: Reference,
     force: Annotated[
         bool, typer.Option("--force", help="Cancel it first if it is still queued or running.")
     ] = False,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-    output: OutputOption = Format.TEXT,
+    *,
+    connection: Connection,
 ) -> None:
     """Remove a finished gathering and its files; a queued or running one only with --force."""
     with _exits():
-        session = _session(server, token, ca_file, insecure, output)
+        session = connection.session()
 
         async def work(api: Api) -> int:
             gathering = await api.get(reference)

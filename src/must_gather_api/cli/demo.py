@@ -8,14 +8,16 @@ the caller's token. Everything lives in one state directory and stops on Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import uvicorn
 
-from kubesim import kinds
+from kubesim import kinds, tls
 from kubesim.auth import ADMIN_TOKEN, USER_TOKEN
 from kubesim.cluster import Cluster, ClusterOptions
 from must_gather_api.app import create_app
@@ -73,9 +75,11 @@ def demo_settings(state: Path, service_kubeconfig: Path, *, port: int) -> Settin
     return load_settings(environ)
 
 
-def banner(cluster: Cluster, settings: Settings, state: Path) -> str:
+def banner(cluster: Cluster, settings: Settings, state: Path, *, tls_port: int) -> str:
     host, port = settings.listen_address()
     url = f"http://{host}:{port}"
+    secure = f"https://{host}:{tls_port}"
+    ca = state / "tls" / "ca.crt"
     auth = f'-H "Authorization: Bearer {ADMIN_TOKEN}"'
     targeted = json.dumps(
         {
@@ -86,6 +90,7 @@ def banner(cluster: Cluster, settings: Settings, state: Path) -> str:
     return f"""
 must-gather-api demo
   service:    {url}   (API docs: {url}/docs)
+  web page:   {url}/ui/   (sign in with {ADMIN_TOKEN})
   cluster:    kubesim at {cluster.url}
               export KUBECONFIG={cluster.kubeconfig_path}   # then kubectl get pods -A -w
   tokens:     {ADMIN_TOKEN} (cluster-admin: may use the API), {USER_TOKEN} (may not: 403)
@@ -102,29 +107,67 @@ Try, in another terminal:
   curl -s {auth} {url}/must-gather/1/logs          # the whole output
   curl -s {auth} -OJ {url}/must-gather/1/data      # saves must-gather.tar.gz here
   curl -s {auth} {url}/must-gather                 # the list
+  curl -s {auth} "{url}/must-gather/1/files?prefix=must-gather/&limit=20"   # its files
+  curl -s {auth} {url}/must-gather/1/summary       # what is wrong in the cluster
+  must-gather-api summary 1 --server {url} --token {ADMIN_TOKEN}
+  # the archive as a read-only cluster (over HTTPS: kubectl sends no token over HTTP)
+  must-gather-api kubeconfig 1 --server {secure} --ca-file {ca} \\
+       --token {ADMIN_TOKEN} > g1.kubeconfig
+  kubectl --kubeconfig g1.kubeconfig get pods -A
 
 Stop with Ctrl-C.
 """
 
 
-async def run(*, port: int, state_dir: Path | None, openshift: bool) -> None:
+async def _serve_quietly(server: uvicorn.Server) -> None:
+    # uvicorn exits the process (SystemExit) when it cannot bind: here, only HTTPS is lost.
+    with contextlib.suppress(SystemExit):
+        await server.serve()
+
+
+async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bool) -> None:
     state = state_dir or Path(tempfile.mkdtemp(prefix="must-gather-api-demo-"))
     state.mkdir(parents=True, exist_ok=True)
-    # Nodes with DNS names and MACs, logs with addresses: what `"redact": true` removes.
-    options = ClusterOptions(state_dir=state / "kubesim", openshift=openshift, seed_sensitive=True)
+    # The known faults too, so that a gathering's summary has something to say; nodes with DNS
+    # names and MACs and logs with addresses: what `"redact": true` removes.
+    options = ClusterOptions(
+        state_dir=state / "kubesim", openshift=openshift, seed_faults=openshift, seed_sensitive=True
+    )
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state)
         settings = demo_settings(state, service_kubeconfig, port=port)
         host, bound_port = settings.listen_address()
-        config = uvicorn.Config(
-            create_app(settings), host=host, port=bound_port, log_level="warning", lifespan="on"
+        app = create_app(settings)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=bound_port, log_level="warning", lifespan="on")
         )
-        server = uvicorn.Server(config)
         # uvicorn handles SIGINT/SIGTERM itself; the banner comes once it listens.
         serving = asyncio.create_task(server.serve(), name="demo-service")
         # uvicorn offers only a `started` flag, no event to await.
         while not server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        secure: asyncio.Task[None] | None = None
+        if server.started and tls_port:
+            # The same application (its lifespan runs once, above) over HTTPS as well.
+            files = tls.generate(state / "tls", hosts=[host])
+            secure_server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    host=host,
+                    port=tls_port,
+                    log_level="warning",
+                    lifespan="off",
+                    ssl_certfile=str(files.cert_file),
+                    ssl_keyfile=str(files.key_file),
+                )
+            )
+            secure = asyncio.create_task(_serve_quietly(secure_server), name="demo-service-tls")
+            while not secure_server.started and not secure.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            if not secure_server.started:
+                sys.stderr.write(f"demo: no HTTPS on port {tls_port} (in use?); HTTP only\n")
         if server.started:
-            print(banner(cluster, settings, state), flush=True)  # noqa: T201
+            print(banner(cluster, settings, state, tls_port=tls_port), flush=True)  # noqa: T201
         await serving
+        if secure is not None:
+            await secure

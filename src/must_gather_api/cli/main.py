@@ -1,4 +1,5 @@
-"""`must-gather-api`: the service and, later, its client commands."""
+"""`must-gather-api`: the service (`serve`, `demo`, `settings`) and the client commands of
+``client_commands``, in one Typer application."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from must_gather_api.cli import client_commands, serving, settings_help
+from must_gather_api.cli import archive_commands, client_commands, serving, settings_help
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.settings import AuthMode, load_settings
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(client_commands.app)
+app.add_typer(archive_commands.app)
 
 
 class Server(StrEnum):
@@ -68,6 +70,13 @@ def demo(
     port: Annotated[
         int, typer.Option(help="Port of the service (kubesim takes a free one).")
     ] = 8080,
+    tls_port: Annotated[
+        int,
+        typer.Option(
+            help="Port where the same service answers over HTTPS (kubectl sends tokens only "
+            "over HTTPS); 0: none."
+        ),
+    ] = 8443,
     state_dir: Annotated[
         Path | None, typer.Option(help="Keep the demo's state here (default: a new temp dir).")
     ] = None,
@@ -79,7 +88,11 @@ def demo(
     from must_gather_api.cli import demo as demo_module
 
     try:
-        asyncio.run(demo_module.run(port=port, state_dir=state_dir, openshift=not kubernetes))
+        asyncio.run(
+            demo_module.run(
+                port=port, tls_port=tls_port, state_dir=state_dir, openshift=not kubernetes
+            )
+        )
     except ConfigurationError as e:
         typer.echo(f"must-gather-api: configuration error: {e.message}", err=True)
         raise typer.Exit(2) from e

@@ -18,13 +18,19 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from must_gather_api.app import create_app
+from must_gather_api.lifetimes import die_with_parent
 from must_gather_api.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
 def app_from_environment() -> FastAPI:
-    """The factory granian's worker calls: settings from the environment, as at start."""
+    """The factory granian's worker calls: settings from the environment, as at start.
+
+    The worker ends with granian's main process: killed alone (SIGKILL), the main process
+    would leave its worker running the gatherings that the restarted service resumes.
+    """
+    die_with_parent()
     settings = load_settings()
     configure_logging(settings)
     return create_app(settings)

@@ -167,6 +167,10 @@ class Api:
             raise error_for(response, self.connection, what=what)
         return response
 
+    async def get_json(self, url: str, *, what: str, params: dict[str, str] | None = None) -> Any:
+        """A GET whose answer is JSON (the archive's files, its summary)."""
+        return (await self._request("GET", url, what=what, params=params)).json()
+
     async def create(self, request: dict[str, Any]) -> Gathering:
         response = await self._request("POST", "/must-gather", json=request, what="the request")
         return Gathering.from_json(response.json())

@@ -2,19 +2,26 @@
 
 The runner owns the record, the queue, the time limit, the output log and the
 archive; an executor only gathers: it writes the gathered tree into ``job.work_dir``,
-prints progress to ``output``, and returns an ``Outcome``. It is cancelled (an
-``asyncio.CancelledError`` raised inside ``run``) on timeout, on DELETE and at
-shutdown, and must clean up what it created in the cluster before it re-raises.
+prints progress to ``output``, and returns an ``Outcome``: data saying what went wrong
+(each ``Failure`` with its ``FailureKind``), what was still gathered and what was left
+in the cluster. It is cancelled (an ``asyncio.CancelledError`` raised inside ``run``) on
+timeout, on DELETE and at shutdown, and must clean up what it created in the cluster
+before it re-raises.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from must_gather_api.errors import ExecutionFailed, FailureKind
 from must_gather_api.parameters import GatheringOptions
+
+INTERRUPTED = "interrupted by a restart"
+"""The start of the reason of a gathering a restart interrupted."""
 
 
 class Output(Protocol):
@@ -52,14 +59,59 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """How a gathering went. ``error_reason`` empty means it completed."""
+class Failure:
+    """One thing that went wrong: its kind, and the sentence a person reads."""
 
-    error_reason: str = ""
+    kind: FailureKind
+    reason: str
+
+    @classmethod
+    def of(cls, error: ExecutionFailed) -> Failure:
+        return cls(kind=error.kind, reason=error.message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a gathering went, as data: nothing in ``failures`` and ``left`` means it completed.
+
+    ``failures`` are what went wrong, in the order it happened; ``gathered`` says, in words,
+    what was still gathered despite them (the fallback inspect); ``left`` is what could not
+    be removed from the cluster afterwards.
+    """
+
+    failures: tuple[Failure, ...] = ()
+    gathered: tuple[str, ...] = ()
+    left: tuple[Failure, ...] = ()
+
+    @classmethod
+    def failed(cls, kind: FailureKind, reason: str) -> Outcome:
+        return cls(failures=(Failure(kind, reason),))
 
     @property
     def succeeded(self) -> bool:
-        return not self.error_reason
+        return not self.failures and not self.left
+
+    @property
+    def kind(self) -> FailureKind | None:
+        """The kind of the first failure (the metrics' ``failure`` label), or None."""
+        first = (*self.failures, *self.left)[:1]
+        return first[0].kind if first else None
+
+    @property
+    def error_reason(self) -> str:
+        """The gathering's ``error-reason``: every part in order, or "" when it completed."""
+        if self.succeeded:
+            return ""
+        parts = [
+            *(failure.reason for failure in self.failures),
+            *(self.gathered if self.failures else ()),
+            *(failure.reason for failure in self.left),
+        ]
+        return "; ".join(part for part in parts if part)
+
+    def with_failure(self, failure: Failure) -> Outcome:
+        """This outcome, failed as well for ``failure`` (after what it already says)."""
+        return dataclasses.replace(self, failures=(*self.failures, failure))
 
 
 class Executor(Protocol):

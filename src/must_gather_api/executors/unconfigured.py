@@ -5,6 +5,7 @@ Every gathering ends at once in `error`, saying so, rather than hanging in the q
 
 from __future__ import annotations
 
+from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Job, Outcome, Output
 
 
@@ -14,7 +15,7 @@ class UnconfiguredExecutor:
 
     async def run(self, job: Job, output: Output) -> Outcome:  # noqa: ARG002
         output.line(f"[must-gather-api] cannot gather: {self.reason}")
-        return Outcome(error_reason=self.reason)
+        return Outcome.failed(FailureKind.NOT_CONFIGURED, self.reason)
 
     async def recover(self, job: Job, output: Output) -> Outcome | None:  # noqa: ARG002
         return None

@@ -7,6 +7,7 @@
     <data_dir>/gatherings/<id>/archive.index   its members and restart points (archive.index)
     <data_dir>/gatherings/<id>/summary.json    the findings of analysis over it
     <data_dir>/gatherings/<id>/summary.brief.json  their counts, for the gathering object
+    <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
     <data_dir>/gatherings/<id>/redaction-report.yaml  what redaction replaced (admins only)
     <data_dir>/gatherings/<id>/archive.original  the un-redacted archive, when kept
 
@@ -52,6 +53,10 @@ class Layout:
 
     def summary_brief(self, gathering_id: int) -> Path:
         return self.directory(gathering_id) / "summary.brief.json"
+
+    def repack_dir(self, gathering_id: int) -> Path:
+        """Where an image's own archive is unpacked to be packed again safely."""
+        return self.directory(gathering_id) / "repack"
 
     def redaction_report(self, gathering_id: int) -> Path:
         return self.directory(gathering_id) / "redaction-report.yaml"

@@ -43,6 +43,8 @@ class OutputLog:
         self._flushed = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        # The loop and an explicit flush may overlap: chunks must reach the file in order.
+        self._writing = asyncio.Lock()
 
     async def __aenter__(self) -> OutputLog:
         self._task = asyncio.create_task(self._flush_loop(), name=f"output-flush:{self.path}")
@@ -77,11 +79,12 @@ class OutputLog:
         self._pending.set()
 
     async def flush(self) -> None:
-        if not self._buffer:
-            return
-        chunk = "".join(self._buffer)
-        self._buffer.clear()
-        await asyncio.to_thread(_append, self.path, chunk)
+        async with self._writing:
+            if not self._buffer:
+                return
+            chunk = "".join(self._buffer)
+            self._buffer.clear()
+            await asyncio.to_thread(_append, self.path, chunk)
         self._wake_followers()
 
     async def changed(self) -> None:

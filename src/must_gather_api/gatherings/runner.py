@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from must_gather_api.errors import Conflict, ServiceStopping
-from must_gather_api.executors.base import Credentials, Executor, Outcome
+from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
+from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, Failure, Outcome
 from must_gather_api.gatherings import finishing
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
@@ -26,13 +26,13 @@ from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.reasons import UNEXPECTED, public_reason
 from must_gather_api.redaction import RedactionConfig
 
 log = logging.getLogger(__name__)
 
 CANCELLED = "cancelled"
 STOPPED = "cancelled: the service stopped before the gathering ended"
-INTERRUPTED = "interrupted by a restart"
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class RunnerOptions:
     flush_interval: timedelta = timedelta(seconds=1)
     archive_filename: str = "must-gather.tar.gz"
     max_archive_bytes: int | None = None
+    max_archive_entries: int | None = None
     redaction: RedactionConfig | None = None  # for gatherings asking for redact
 
 
@@ -49,7 +50,7 @@ class RunnerOptions:
 class _Running:
     task: asyncio.Task[Outcome | None]
     output: OutputLog
-    cancel_reason: str = ""
+    cancelled_for: Failure | None = None
     started: float = field(default_factory=time.monotonic)
     recorded: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -64,7 +65,7 @@ class Runner:
         executor: Executor,
         layout: Layout,
         options: RunnerOptions,
-        on_finished: Callable[[Gathering, float], None] | None = None,
+        on_finished: Callable[[Gathering, Outcome, float], None] | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
@@ -100,7 +101,7 @@ class Runner:
             _done, pending = await asyncio.wait(tasks, timeout=grace.total_seconds())
             for gathering_id, running in list(self._running.items()):
                 if running.task in pending:
-                    running.cancel_reason = STOPPED
+                    running.cancelled_for = Failure(FailureKind.CANCELLED, STOPPED)
                     running.task.cancel()
                     log.info("gathering %d cancelled: the service is stopping", gathering_id)
         await self._idle.wait()
@@ -144,7 +145,7 @@ class Runner:
             )
         running = self._running.get(gathering.id)
         if running is not None:
-            running.cancel_reason = CANCELLED
+            running.cancelled_for = Failure(FailureKind.CANCELLED, CANCELLED)
             running.task.cancel()
             # The worker records the outcome (and packs what was gathered); wait for it.
             await running.recorded.wait()
@@ -184,7 +185,10 @@ class Runner:
             current = await self._store.get(gathering_id)
             if not current.status.finished:
                 await self._store.update(
-                    gathering_id, status=Status.ERROR, error_reason=reason, finished_at=now()
+                    gathering_id,
+                    status=Status.ERROR,
+                    error_reason=public_reason(reason, hidden=[self._layout.data_dir]),
+                    finished_at=now(),
                 )
         except Exception:
             log.exception("gathering %d: cannot record the failure either", gathering_id)
@@ -217,7 +221,7 @@ class Runner:
             self._running[gathering.id] = running
             try:
                 outcome = await self._outcome(task, running, limit)
-                record = await finishing.finish(
+                record, outcome = await finishing.finish(
                     self._store,
                     self._layout,
                     gathering,
@@ -225,36 +229,43 @@ class Runner:
                     output=output,
                     archive_filename=self._options.archive_filename,
                     max_archive_bytes=self._options.max_archive_bytes,
+                    max_archive_entries=self._options.max_archive_entries,
                     redaction=self._options.redaction,
                 )
+                # Before the runner counts as idle: a stop cancels the workers then.
+                if self._on_finished is not None:
+                    self._on_finished(record, outcome, time.monotonic() - running.started)
             finally:
                 self._running.pop(gathering.id, None)
                 running.recorded.set()
                 if not self._running:
                     self._idle.set()
-        if self._on_finished is not None:
-            self._on_finished(record, time.monotonic() - running.started)
 
     async def _outcome(
         self, task: asyncio.Task[Outcome | None], running: _Running, limit: timedelta
     ) -> Outcome:
         done, _ = await asyncio.wait([task], timeout=limit.total_seconds())
         if not done:
-            running.cancel_reason = f"timed out after {limit} (its timeout plus the copy margin)"
+            running.cancelled_for = Failure(
+                FailureKind.TIMEOUT, f"timed out after {limit} (its timeout plus the copy margin)"
+            )
             task.cancel()
             await asyncio.wait([task])
         if task.cancelled():
-            return Outcome(error_reason=running.cancel_reason or CANCELLED)
+            failure = running.cancelled_for or Failure(FailureKind.CANCELLED, CANCELLED)
+            return Outcome(failures=(failure,))
         if (error := task.exception()) is not None:
             log.error("the executor failed", exc_info=error)
-            return Outcome(error_reason=f"the executor failed unexpectedly: {error}")
+            return Outcome.failed(FailureKind.INTERNAL, UNEXPECTED)
         outcome = task.result()
-        return outcome if outcome is not None else Outcome(error_reason=INTERRUPTED)
+        return (
+            outcome if outcome is not None else Outcome.failed(FailureKind.INTERRUPTED, INTERRUPTED)
+        )
 
     async def _recover(self) -> None:
-        for gathering in await self._store.list(status=Status.INPROGRESS):
+        for gathering in await self._store.find_all(status=Status.INPROGRESS):
             task = asyncio.create_task(self._recover_one(gathering), name=f"recover-{gathering.id}")
             self._recoveries.add(task)
             task.add_done_callback(self._recoveries.discard)
-        for gathering in await self._store.list(status=Status.NEW):
+        for gathering in await self._store.find_all(status=Status.NEW):
             self.submit(gathering)

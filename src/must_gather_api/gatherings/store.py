@@ -7,7 +7,6 @@ Database errors leave this module as ``StoreUnavailable`` and nothing else.
 
 from __future__ import annotations
 
-import builtins
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,24 +44,25 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _maybe_aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
 
 
 def _record(row: GatheringRow | Row[Any]) -> Gathering:
     request = loaded_request({name: getattr(row, name) for name in REQUEST_COLUMNS}, row.options)
     created = _aware(row.created_at)
     updated = _aware(row.updated_at)
-    assert created is not None and updated is not None
     return Gathering(
         id=row.id,
         created_at=created,
         updated_at=updated,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        started_at=_maybe_aware(row.started_at),
+        finished_at=_maybe_aware(row.finished_at),
         status=Status(row.status),
         request=request,
         error_reason=row.error_reason or "",
@@ -183,7 +183,7 @@ class GatheringStore:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
         return _record(found)
 
-    async def list(
+    async def find_all(
         self,
         *,
         status: Status | None = None,
@@ -191,10 +191,14 @@ class GatheringStore:
         requested_by: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> builtins.list[Gathering]:
+        newest_first: bool = False,
+    ) -> list[Gathering]:
+        """Gatherings in ascending id order (``newest_first``: descending), only those
+        matching what is given."""
         # Plain rows, not ORM objects: a poll of 10,000 records spent half its time building
         # and tracking instances that are only read once.
-        query = select(*GatheringRow.__table__.columns).order_by(GatheringRow.id)
+        order = GatheringRow.id.desc() if newest_first else GatheringRow.id
+        query = select(*GatheringRow.__table__.columns).order_by(order)
         if status is not None:
             query = query.where(GatheringRow.status == status.value)
         if custom_name is not None:
@@ -271,7 +275,7 @@ class GatheringStore:
             await session.execute(delete(GatheringRow).where(GatheringRow.id == gathering_id))
             await session.commit()
 
-    async def finished(self, *, before: datetime | None = None) -> builtins.list[Gathering]:
+    async def finished(self, *, before: datetime | None = None) -> list[Gathering]:
         """Finished gatherings, oldest finish first, optionally only those finished before."""
         query = (
             select(GatheringRow)

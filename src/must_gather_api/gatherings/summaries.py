@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def _write_json(body: dict[str, Any], path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    os.replace(partial, path)
+    index.write_atomically(path, json.dumps(body, ensure_ascii=False))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 # A Retry-After longer than this is not waited for in full: the backoff cap applies again.
 _RETRY_AFTER_MAX = 60.0
 
@@ -56,9 +55,9 @@ def is_transient(error: BaseException) -> bool:
     statuses that would be retried on a plain request are.
     """
     if isinstance(error, aiohttp.WSServerHandshakeError):
-        return error.status in _TRANSIENT_STATUSES
+        return error.status in failures.TRANSIENT_STATUSES
     if isinstance(error, aiohttp.ClientResponseError):
-        return error.status in _TRANSIENT_STATUSES
+        return error.status in failures.TRANSIENT_STATUSES
     return failures.is_transient(error)
 
 

@@ -211,9 +211,6 @@ class GatheringOptions:
             name: fields[name] for name in NEWER_FIELDS if fields[name] not in (None, "", [], False)
         }
 
-    def replace(self, **changes: Any) -> GatheringOptions:
-        return dataclasses.replace(self, **changes)
-
     @property
     def image_names(self) -> tuple[str, ...]:
         """``image`` then ``images``, each once: the images to run besides a stream's."""

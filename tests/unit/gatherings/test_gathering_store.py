@@ -147,18 +147,18 @@ async def test_list_is_ascending_and_filters(store: GatheringStore) -> None:
     def ids(found: list[Gathering]) -> list[int]:
         return [g.id for g in found]
 
-    assert ids(await store.list()) == [a.id, b.id, c.id, d.id]
-    assert ids(await store.list(status=Status.NEW)) == [a.id, c.id]
-    assert ids(await store.list(status=Status.COMPLETED)) == [b.id]
-    assert ids(await store.list(status=Status.INPROGRESS)) == []
-    assert ids(await store.list(custom_name="x")) == [a.id, c.id]
-    assert ids(await store.list(requested_by="bob")) == [b.id, c.id]
-    assert ids(await store.list(requested_by="bob", custom_name="x")) == [c.id]
-    assert ids(await store.list(limit=2)) == [a.id, b.id]
-    assert ids(await store.list(limit=2, offset=1)) == [b.id, c.id]
-    assert ids(await store.list(offset=3)) == [d.id]
-    assert ids(await store.list(offset=10)) == []
-    assert ids(await store.list(limit=0)) == []
+    assert ids(await store.find_all()) == [a.id, b.id, c.id, d.id]
+    assert ids(await store.find_all(status=Status.NEW)) == [a.id, c.id]
+    assert ids(await store.find_all(status=Status.COMPLETED)) == [b.id]
+    assert ids(await store.find_all(status=Status.INPROGRESS)) == []
+    assert ids(await store.find_all(custom_name="x")) == [a.id, c.id]
+    assert ids(await store.find_all(requested_by="bob")) == [b.id, c.id]
+    assert ids(await store.find_all(requested_by="bob", custom_name="x")) == [c.id]
+    assert ids(await store.find_all(limit=2)) == [a.id, b.id]
+    assert ids(await store.find_all(limit=2, offset=1)) == [b.id, c.id]
+    assert ids(await store.find_all(offset=3)) == [d.id]
+    assert ids(await store.find_all(offset=10)) == []
+    assert ids(await store.find_all(limit=0)) == []
     assert await store.ids() == {a.id, b.id, c.id, d.id}
 
 

@@ -24,6 +24,7 @@ from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.gatherings.tables import GatheringRow
 from must_gather_api.parameters import GatheringOptions, InvalidOption
+from must_gather_api.parameters.options import FIELD_NAMES
 from must_gather_api.settings import RequestDefaults
 
 PROPERTY = settings(
@@ -65,38 +66,34 @@ COMMAND = st.builds(
 )
 
 # What a caller may send, by wire key; every key is optional.
-WIRE = st.fixed_dictionaries(
-    {},
-    optional={
-        "custom-name": st.text(
-            st.characters(
-                blacklist_categories=["Cc", "Cs", "Zl", "Zp", "Co", "Cn"], blacklist_characters="/"
-            ),
-            min_size=1,
-            max_size=40,
-        ).filter(str.isprintable),
-        "image": IMAGE,
-        "image-stream": st.builds(lambda ns, name: f"{ns}/{name}", LABEL, LABEL),
-        "node-name": LABEL,
-        "command": COMMAND,
-        "source-dir": st.lists(LABEL, min_size=1, max_size=3).map(
-            lambda parts: "/" + "/".join(parts)
+WIRE_KEYS: dict[str, st.SearchStrategy[Any]] = {
+    "custom-name": st.text(
+        st.characters(
+            blacklist_categories=["Cc", "Cs", "Zl", "Zp", "Co", "Cn"], blacklist_characters="/"
         ),
-        "timeout": DURATION,
-        "server": st.sampled_from(["https://api.example.com:6443", "https://10.0.0.1"]),
-        "images": st.lists(IMAGE, max_size=3, unique=True),
-        "all-images": st.booleans(),
-        "node-selector": SELECTOR,
-        "host-network": st.booleans(),
-        "run-namespace": LABEL,
-        "since": DURATION,
-        "since-time": MOMENT,
-        "volume-percentage": st.integers(1, 100),
-        "keep": st.booleans(),
-        "redact": st.booleans(),
-        "keep-original": st.booleans(),
-    },
-)
+        min_size=1,
+        max_size=40,
+    ).filter(str.isprintable),
+    "image": IMAGE,
+    "image-stream": st.builds(lambda ns, name: f"{ns}/{name}", LABEL, LABEL),
+    "node-name": LABEL,
+    "command": COMMAND,
+    "source-dir": st.lists(LABEL, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts)),
+    "timeout": DURATION,
+    "server": st.sampled_from(["https://api.example.com:6443", "https://10.0.0.1"]),
+    "images": st.lists(IMAGE, max_size=3, unique=True),
+    "all-images": st.booleans(),
+    "node-selector": SELECTOR,
+    "host-network": st.booleans(),
+    "run-namespace": LABEL,
+    "since": DURATION,
+    "since-time": MOMENT,
+    "volume-percentage": st.integers(1, 100),
+    "keep": st.booleans(),
+    "redact": st.booleans(),
+    "keep-original": st.booleans(),
+}
+WIRE = st.fixed_dictionaries({}, optional=WIRE_KEYS)
 
 
 def through_the_api(wire: dict[str, Any]) -> GatheringOptions:
@@ -173,7 +170,11 @@ def test_the_gathering_object_keys_are_the_views_in_order() -> None:
     assert list(shown) == view_keys
     request_keys = {field.alias or name for name, field in GatheringRequest.model_fields.items()}
     assert request_keys <= set(view_keys)
-    assert len(request_keys) == 19
+    # One parameter, one field of each: GatheringOptions, the request and the view.
+    assert set(GatheringRequest.model_fields) == set(FIELD_NAMES)
+    assert set(FIELD_NAMES) <= set(GatheringView.model_fields)
+    # ... and the round trips above draw every one of them.
+    assert set(WIRE_KEYS) == request_keys
 
 
 @pytest.mark.asyncio

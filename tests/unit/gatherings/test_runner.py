@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from must_gather_api.errors import Conflict, ServiceStopping
+from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
+from must_gather_api.executors.base import INTERRUPTED, Outcome
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.runner import (
     CANCELLED,
-    INTERRUPTED,
     STOPPED,
     Runner,
     RunnerOptions,
@@ -34,10 +34,12 @@ class Finished:
     """Lets a test await the end of a gathering instead of polling."""
 
     records: dict[int, Gathering] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
     events: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
 
-    def __call__(self, gathering: Gathering, _seconds: float) -> None:
+    def __call__(self, gathering: Gathering, outcome: Outcome, _seconds: float) -> None:
         self.records[gathering.id] = gathering
+        self.outcomes[gathering.id] = outcome
         self.events[gathering.id].set()
 
     async def wait(self, gathering_id: int) -> Gathering:
@@ -115,6 +117,7 @@ async def test_a_gathering_past_its_timeout_is_cancelled(bench: Bench) -> None:
         await runner.stop(grace=timedelta(0))
     assert record.status is Status.ERROR
     assert record.error_reason.startswith("timed out after 0:00:00.2")
+    assert bench.finished.outcomes[gathering.id].kind is FailureKind.TIMEOUT
     assert bench.executor.cancelled == [gathering.id]
     # What it had gathered before the timeout is still archived.
     assert record.archive_sha256 and bench.layout.archive(gathering.id).is_file()
@@ -144,6 +147,7 @@ async def test_cancel_of_a_running_gathering_stops_the_executor(
     await bench.executor.wait_started(gathering.id)
     record = await started_runner.cancel(await bench.store.get(gathering.id))
     assert (record.status, record.error_reason) == (Status.ERROR, CANCELLED)
+    assert bench.finished.outcomes[gathering.id].kind is FailureKind.CANCELLED
     assert bench.executor.cancelled == [gathering.id]
     assert record.finished_at is not None
 
@@ -182,6 +186,8 @@ async def test_stop_cancels_what_outlasts_the_grace_and_keeps_the_queue(bench: B
     await runner.stop(grace=timedelta(seconds=0.05))
     stopped = await bench.store.get(running.id)
     assert (stopped.status, stopped.error_reason) == (Status.ERROR, STOPPED)
+    await bench.finished.wait(running.id)
+    assert bench.finished.outcomes[running.id].kind is FailureKind.CANCELLED
     # Queued work is left `new` for the next start to pick up.
     assert (await bench.store.get(queued.id)).status is Status.NEW
     with pytest.raises(ServiceStopping):
@@ -200,6 +206,7 @@ async def test_restart_requeues_new_and_ends_unresumable_running_ones(bench: Ben
     finally:
         await runner.stop(grace=timedelta(0))
     assert (interrupted.status, interrupted.error_reason) == (Status.ERROR, INTERRUPTED)
+    assert bench.finished.outcomes[left_running.id].kind is FailureKind.INTERRUPTED
     assert bench.executor.recovered == [left_running.id]
     assert completed.status is Status.COMPLETED
 
@@ -225,7 +232,8 @@ async def test_an_executor_bug_ends_the_gathering_in_error(
     started_runner.submit(gathering)
     record = await bench.finished.wait(gathering.id)
     assert record.status is Status.ERROR
-    assert record.error_reason == "the executor failed unexpectedly: boom"
+    assert record.error_reason == "the executor failed unexpectedly (the service log says why)"
+    assert bench.finished.outcomes[gathering.id].kind is FailureKind.INTERNAL
     assert started_runner.running_count == 0
 
 

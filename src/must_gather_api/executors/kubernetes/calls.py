@@ -8,6 +8,7 @@ so the inspect fallback can write them as they are.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -48,7 +49,9 @@ def explain(error: BaseException, what: str, *, other_server: bool = False) -> C
             "was revoked or has expired"
         )
     elif isinstance(error, aiohttp.WSServerHandshakeError):
-        detail = f"the API server refused the connection ({status}: {error.message})"
+        detail = (
+            f"the API server refused the connection ({status}: {failures.clipped(error.message)})"
+        )
     else:
         detail = failures.describe(error)
     return ClusterCallFailed(f"cannot {what}: {detail}", status=status)
@@ -99,6 +102,13 @@ class ClusterCalls:
     async def close(self) -> None:
         await self._sockets.close()
         await self.api.close()
+
+    async def __aenter__(self) -> ClusterCalls:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        """Closes the clients (``bounded`` copies share them: close the original only)."""
+        await self.close()
 
     def _retry_hook(self, what: str) -> Callable[[BaseException, float], None] | None:
         hook = self._on_retry
@@ -220,19 +230,22 @@ class ClusterCalls:
         core: Any = client.CoreV1Api(self._sockets.client(self.api))
 
         async def once() -> Any:
-            connecting = await core.connect_get_namespaced_pod_exec(
-                pod,
-                namespace,
-                command=command,
-                container=container,
-                stdout=True,
-                stderr=True,
-                stdin=False,
-                tty=False,
-                _preload_content=False,
-                _headers={"sec-websocket-protocol": EXEC_PROTOCOLS},
-            )
-            return await connecting
+            # The websocket client takes no request timeout: the connect is bounded here
+            # (a TimeoutError is transient, so it is retried within the deadline).
+            async with asyncio.timeout(self.request_timeout):
+                connecting = await core.connect_get_namespaced_pod_exec(
+                    pod,
+                    namespace,
+                    command=command,
+                    container=container,
+                    stdout=True,
+                    stderr=True,
+                    stdin=False,
+                    tty=False,
+                    _preload_content=False,
+                    _headers={"sec-websocket-protocol": EXEC_PROTOCOLS},
+                )
+                return await connecting
 
         try:
             socket: aiohttp.ClientWebSocketResponse = await retrying.retry(

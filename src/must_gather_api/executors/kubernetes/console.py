@@ -7,6 +7,7 @@ to the output only, as oc does. ``timestamp`` gets one line at the start and one
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ def go_time_now() -> str:
 
 
 class Console:
-    """Writes the gathering's progress; ``close`` when the gathering ends."""
+    """Writes the gathering's progress: open it as an async context, or ``open`` and ``close``."""
 
     def __init__(self, output: Output, work_dir: Path) -> None:
         self._output = output
@@ -48,6 +49,13 @@ class Console:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+    async def __aenter__(self) -> Console:
+        await asyncio.to_thread(self.open)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.close()
 
     def out(self, text: str, *, source: str = "must-gather") -> None:
         """A status line, from oc itself or about one pod."""

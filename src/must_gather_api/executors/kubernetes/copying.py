@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import aiohttp
 
+from must_gather_api.archive.tarstream import TarError, TarReader, TarTruncated, TooManyEntries
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, CopyFailed, TooLarge
 from must_gather_api.executors.kubernetes.pods import COPY
@@ -35,48 +36,25 @@ class Completeness:
     CORRUPT = "corrupt"
 
 
-def _octal(field: bytes) -> int:
-    if field and field[0] & 0x80:  # GNU base-256 for large sizes
-        value = int.from_bytes(field[1:], "big")
-        return value
-    text = field.split(b"\0", 1)[0].strip(b" \0")
-    return int(text or b"0", 8)
-
-
-def _checksum_ok(header: bytes) -> bool:
-    try:
-        stored = _octal(header[148:156])
-    except ValueError:
-        return False
-    unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
-    return stored == unsigned
-
-
-def tar_state(path: Path) -> str:
+def tar_state(path: Path, *, max_entries: int | None = None) -> str:
     """Blocking: whether the tar file ends with its end-of-archive blocks.
 
     Walks the headers (skipping file data) rather than looking at the last bytes, because a
-    stream cut inside a file full of zeros would look finished.
+    stream cut inside a file full of zeros would look finished; the walk only moves forward
+    and reads pax headers as an unpacker would, so a negative size is corrupt, not "complete".
+    TooManyEntries past ``max_entries``.
     """
-    size = path.stat().st_size
     with path.open("rb") as file:
-        offset = 0
-        while offset + BLOCK <= size:
-            file.seek(offset)
-            header = file.read(BLOCK)
-            if header == b"\0" * BLOCK:
-                following = file.read(BLOCK)
-                if len(following) < BLOCK:
-                    return Completeness.CUT
-                return Completeness.COMPLETE if following == b"\0" * BLOCK else Completeness.CORRUPT
-            if not _checksum_ok(header):
-                return Completeness.CORRUPT
-            try:
-                data = _octal(header[124:136])
-            except ValueError:
-                return Completeness.CORRUPT
-            offset += BLOCK + (data + BLOCK - 1) // BLOCK * BLOCK
-        return Completeness.CUT
+        try:
+            for _member in TarReader(file, max_entries=max_entries):
+                pass
+        except TarTruncated:
+            return Completeness.CUT
+        except TooManyEntries:
+            raise
+        except TarError:
+            return Completeness.CORRUPT
+    return Completeness.COMPLETE
 
 
 @dataclass
@@ -158,6 +136,7 @@ async def copy_tree(
     source_dir: str,
     destination: Path,
     limit: int | None,
+    max_entries: int | None = None,
     max_attempts: int = 1000,
 ) -> int:
     """Writes the pod's complete tar stream to ``destination``; returns the attempts it took.
@@ -192,7 +171,7 @@ async def copy_tree(
                 fruitless += 1
                 if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
                     raise CopyFailed(f"the copy stream of pod {pod} failed: {e}") from e
-            state = await asyncio.to_thread(tar_state, destination)
+            state = await _state(destination, pod, max_entries)
             if state == Completeness.COMPLETE:
                 return attempts
             ok = (attempt.status or {}).get("status") == "Success"
@@ -221,3 +200,16 @@ async def copy_tree(
 def _truncate(file: BinaryIO) -> None:
     file.seek(0)
     file.truncate()
+
+
+async def _state(destination: Path, pod: str, max_entries: int | None) -> str:
+    try:
+        return await asyncio.to_thread(tar_state, destination, max_entries=max_entries)
+    except TooManyEntries as e:
+        raise TooLarge(
+            f"the data of pod {pod} has more entries than MAX_ARCHIVE_ENTRIES ({max_entries})"
+        ) from e
+    except OSError as e:
+        raise CopyFailed(
+            f"the copy of pod {pod} could not be read back: {e.strerror or 'an I/O error'}"
+        ) from e

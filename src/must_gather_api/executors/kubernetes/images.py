@@ -13,7 +13,7 @@ from typing import Any
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, GatherError
-from must_gather_api.parameters import ImageStreamRef, image_stream
+from must_gather_api.parameters import ImageStreamRef
 
 DEFAULT_STREAM = ImageStreamRef(namespace="openshift", name="must-gather", tag="latest")
 ANNOTATION = "operators.openshift.io/must-gather-image"
@@ -53,7 +53,7 @@ async def resolve_stream(calls: ClusterCalls, ref: ImageStreamRef) -> str:
         stream = await calls.get(path, what=f"read the image stream {ref.namespace}/{ref.name}")
         return pull_spec(stream, ref.tag)
     except GatherError as e:
-        raise GatherError(f"unable to resolve image stream '{ref}': {e.reason}") from e
+        raise GatherError(f"unable to resolve image stream '{ref}': {e.reason}", kind=e.kind) from e
 
 
 async def _annotated_images(calls: ClusterCalls) -> list[str]:
@@ -77,19 +77,15 @@ async def resolve_images(
     calls: ClusterCalls,
     *,
     images: tuple[str, ...],
-    stream: str,
+    stream: ImageStreamRef | None,
     all_images: bool,
     fallback: str,
     console: Console,
 ) -> list[str]:
     """The images to run, in order, without duplicates; GatherError when one cannot be had."""
     chosen = list(images)
-    if stream:
-        try:
-            ref = image_stream(stream)
-        except ValueError as e:
-            raise GatherError(f"image-stream {stream!r}: {e}") from e
-        chosen.append(await resolve_stream(calls, ref))
+    if stream is not None:
+        chosen.append(await resolve_stream(calls, stream))
     if not chosen or all_images:
         try:
             default = await resolve_stream(calls, DEFAULT_STREAM)
@@ -101,7 +97,7 @@ async def resolve_images(
         try:
             chosen += await _annotated_images(calls)
         except ClusterCallFailed as e:
-            raise GatherError(f"all-images: {e.reason}") from e
+            raise GatherError(f"all-images: {e.reason}", kind=e.kind) from e
     unique = list(dict.fromkeys(chosen))
     console.out(f"Using must-gather plug-in image: {', '.join(unique)}")
     return unique

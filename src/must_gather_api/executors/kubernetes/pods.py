@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from must_gather_api.durations import format_duration
+from must_gather_api.executors.base import Job
 from must_gather_api.executors.kubernetes import nodes
 from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
 from must_gather_api.parameters import Command
@@ -81,6 +84,24 @@ class PodOptions:
     since_time: str = ""
     has_master: bool = False
     candidates: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, job: Job, *, has_master: bool = False, candidates: Sequence[str] = ()
+    ) -> PodOptions:
+        """The pods' part of a gathering's options, with where the nodes say to run."""
+        options = job.options
+        return cls(
+            gathering_id=job.gathering_id,
+            source_dir=options.source_directory,
+            command=options.command.value if options.command else None,
+            volume_percentage=options.volume_percentage or DEFAULT_VOLUME_PERCENTAGE,
+            host_network=options.host_network,
+            since=format_duration(options.since.value) if options.since else "",
+            since_time=options.since_time.text if options.since_time else "",
+            has_master=has_master,
+            candidates=tuple(candidates),
+        )
 
 
 def pod_command(options: PodOptions) -> str:

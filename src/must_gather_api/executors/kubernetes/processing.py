@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from must_gather_api.archive import background
 from must_gather_api.executors.kubernetes import copying, extracting, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
@@ -42,7 +42,7 @@ class PodPlan:
 
 
 @dataclass
-class Copying:
+class CopyPlan:
     """How copies are made: where the data goes, how long they may take, how large."""
 
     work_dir: Path
@@ -50,6 +50,7 @@ class Copying:
     source_dir: str
     deadline: float
     limit: int | None
+    max_entries: int | None = None
     claimed: set[Path] = field(default_factory=set)  # destinations taken by this gathering's pods
 
 
@@ -61,7 +62,7 @@ class PodProcessor:
         namespace: str,
         options: PodOptions,
         console: Console,
-        copying: Copying,
+        copying: CopyPlan,
         poll_interval: float,
         delete_pods: bool,
     ) -> None:
@@ -155,7 +156,9 @@ class PodProcessor:
         destination = self._claim(destination / folder)
         await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
         await self._gather_logs(calls, name, destination / "gather.logs")
-        scratch = self.copying.scratch_dir / f"copy-{name}.tar"
+        # A name of its own: whatever else copies this pod (an earlier process that has not
+        # ended yet) never writes into or removes this copy.
+        scratch = self.copying.scratch_dir / f"copy-{name}-{secrets.token_hex(4)}.tar"
         try:
             try:
                 attempts = await copying.copy_tree(
@@ -165,6 +168,7 @@ class PodProcessor:
                     source_dir=self.copying.source_dir.rstrip("/") + "/",
                     destination=scratch,
                     limit=self.copying.limit,
+                    max_entries=self.copying.max_entries,
                 )
             except CopyFailed as e:
                 raise CopyFailed(f"unable to download output from pod {name}: {e.reason}") from e
@@ -173,8 +177,13 @@ class PodProcessor:
                     f"the copy stream was cut; completed in {attempts} attempts", source=name
                 )
             used = await asyncio.to_thread(extracting.data_size, self.copying.work_dir)
-            extracted = await background.run(
-                extracting.extract, scratch, destination, limit=self.copying.limit, used=used
+            extracted = await extracting.extract(
+                scratch,
+                destination,
+                limit=self.copying.limit,
+                used=used,
+                max_entries=self.copying.max_entries,
+                deadline=self.copying.deadline,
             )
         finally:
             await asyncio.to_thread(scratch.unlink, missing_ok=True)

@@ -15,6 +15,8 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
+from must_gather_api.errors import FailureKind
+from must_gather_api.executors.base import INTERRUPTED, Failure, Outcome
 from must_gather_api.executors.kubernetes import namespaces
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
@@ -34,10 +36,10 @@ async def delete_namespaces(
     timeout: float,  # noqa: ASYNC109 - a bound for the whole cleanup, shielded
     service: ClusterCalls | None = None,
     gathering_id: int | None = None,
-) -> str:
+) -> tuple[Failure, ...]:
     """Deletes ``names`` (and any other namespace labelled with ``gathering_id``) within
     ``timeout``; with the service's identity when the gathering's own is refused. Returns
-    what could not be deleted, as a reason, or "" when all is gone."""
+    what could not be deleted, or nothing when all is gone. The clients are the caller's."""
     deadline = time.monotonic() + timeout
     bounded = calls.bounded(deadline)
     left: list[str] = []
@@ -70,10 +72,7 @@ async def delete_namespaces(
                         left.append(f"namespace {name} could not be deleted: {again.reason}")
     except TimeoutError:
         left.append(f"deleting namespaces {', '.join(names)} took longer than {timeout:g}s")
-    finally:
-        if service is not None:
-            await service.close()
-    return "; ".join(left)
+    return tuple(Failure(FailureKind.CLEANUP, reason) for reason in left)
 
 
 async def abandon(
@@ -82,17 +81,15 @@ async def abandon(
     console: Console,
     *,
     timeout: float,  # noqa: ASYNC109 - a bound for the whole cleanup
-) -> str:
-    """After a restart with GATHER_CREDENTIALS=caller: deletes the namespaces; the reason."""
-    try:
-        left = await delete_namespaces(service, names, console, timeout=timeout)
-    finally:
-        await service.close()
+) -> Outcome:
+    """After a restart with GATHER_CREDENTIALS=caller: deletes the namespaces; the outcome.
+    ``service`` is the caller's to close."""
+    left = await delete_namespaces(service, names, console, timeout=timeout)
     reason = (
-        "interrupted by a restart; with GATHER_CREDENTIALS=caller a gathering cannot be resumed "
+        f"{INTERRUPTED}; with GATHER_CREDENTIALS=caller a gathering cannot be resumed "
         "(the caller's token was held in memory only), so its namespace was deleted"
     )
-    return f"{reason}; {left}" if left else reason
+    return Outcome(failures=(Failure(FailureKind.INTERRUPTED, reason),), left=left)
 
 
 def gathering_of(obj: dict[str, Any]) -> int | None:

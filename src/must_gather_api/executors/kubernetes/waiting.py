@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from must_gather_api.errors import FailureKind
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import (
@@ -21,6 +22,7 @@ from must_gather_api.executors.kubernetes.errors import (
     PodNotStarted,
 )
 from must_gather_api.executors.kubernetes.pods import GATHER, container_status
+from must_gather_api.kube.failures import clipped
 
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 # How far back a reopened log stream starts: lines seen already are skipped by timestamp.
@@ -38,13 +40,13 @@ def _why_pending(pod: dict[str, Any]) -> str:
     status = pod.get("status") or {}
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
-            return (
-                f"it could not be scheduled: {condition.get('message') or condition.get('reason')}"
-            )
+            why = condition.get("message") or condition.get("reason")
+            return f"it could not be scheduled: {clipped(why)}"
     node = (pod.get("spec") or {}).get("nodeName")
     waiting = (container_status(pod, GATHER).get("state") or {}).get("waiting") or {}
     if waiting.get("reason"):
-        return f"gather is waiting on node {node}: {waiting['reason']} {waiting.get('message', '')}"
+        why = clipped(f"{waiting['reason']} {waiting.get('message', '')}")
+        return f"gather is waiting on node {node}: {why}"
     if node:
         return f"it is bound to node {node}, which did not start it (is the node Ready?)"
     return f"it is {status.get('phase') or 'Pending'}"
@@ -65,10 +67,16 @@ async def wait_started(
         state = container_status(pod, GATHER).get("state") or {}
         waiting = state.get("waiting") or {}
         if waiting.get("reason") in PULL_FAILURES:
-            detail = ": ".join(
-                part for part in (str(waiting["reason"]), str(waiting.get("message") or "")) if part
+            detail = clipped(
+                ": ".join(
+                    part
+                    for part in (str(waiting["reason"]), str(waiting.get("message") or ""))
+                    if part
+                )
             )
-            raise PodNotStarted(f"unable to pull image {image}: {detail}")
+            raise PodNotStarted(
+                f"unable to pull image {image}: {detail}", kind=FailureKind.IMAGE_PULL
+            )
         if "running" in state or "terminated" in state:
             return pod
         if time.monotonic() + interval >= calls.deadline:

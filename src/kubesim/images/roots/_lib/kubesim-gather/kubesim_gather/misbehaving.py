@@ -190,3 +190,107 @@ def gzip_bomb_main() -> int:
             f.write(member)
     say(f"[gzip-bomb] wrote must-gather.tar.gz, {unpacked} bytes when unpacked")
     return 0
+
+
+def _tar_header(name: str, *, size: int = 0, kind: bytes = b"0", mode: int = 0o644) -> bytes:
+    """One ustar header block, its checksum right."""
+    header = bytearray(512)
+    header[0:100] = name.encode().ljust(100, b"\0")[:100]
+    header[100:108] = b"%07o\0" % mode
+    header[108:116] = b"0000000\0"
+    header[116:124] = b"0000000\0"
+    header[124:136] = b"%011o\0" % size
+    header[136:148] = b"%011o\0" % 1700000000
+    header[148:156] = b" " * 8
+    header[156:157] = kind
+    header[257:265] = b"ustar\x0000"
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)
+
+
+def _pax_record(key: str, value: str) -> bytes:
+    body = f" {key}={value}\n"
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length += 1
+    return f"{length}{body}".encode()
+
+
+def _padded(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 512)
+
+
+def hostile_tar_stream(negative_size: int = -1536) -> bytes:
+    """A small tar stream whose pax header gives a member a negative size.
+
+    Python's tarfile takes the size as it is and steps back ``negative_size`` bytes to the
+    pax header again: it never ends, and its member list grows without bound.
+    """
+    first = b"a file before the trap\n"
+    pax = _pax_record("size", str(negative_size))
+    return b"".join(
+        [
+            _tar_header("./", kind=b"5", mode=0o755),
+            _tar_header("./first.txt", size=len(first)),
+            _padded(first),
+            _tar_header("./PaxHeaders/trap", size=len(pax), kind=b"x"),
+            _padded(pax),
+            _tar_header("./trap.txt", size=0),
+            b"\0" * 1024,
+        ]
+    )
+
+
+def hostile_tar_main() -> int:
+    """The image's own ``tar`` (the copy container runs it): writes the hostile stream."""
+    import sys
+
+    sys.stdout.buffer.write(hostile_tar_stream())
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def hostile_tar_gather_main() -> int:
+    """A plain little gathering; the trap is in the image's ``tar``."""
+    write_version(PRODUCT, VERSION)
+    (must_gather_dir() / "plain.txt").write_text("plain\n", encoding="utf-8")
+    say("[hostile-tar] gathered one file; this image's tar sends a hostile stream")
+    return 0
+
+
+def unsafe_archive_members() -> list[tuple[str, bytes, bytes, str, int]]:
+    """(name, type, data, link target, mode) of the members ``unsafe_archive_main`` packs."""
+    return [
+        ("must-gather/", b"5", b"", "", 0o755),
+        ("must-gather/ok.txt", b"0", b"fine\n", "", 0o644),
+        ("must-gather/../escaped.txt", b"0", b"out\n", "", 0o644),
+        ("/var/absolute.txt", b"0", b"abs\n", "", 0o644),
+        ("must-gather/setuid-shell", b"0", b"#!/bin/sh\n", "", 0o4755),
+        ("must-gather/null-device", b"3", b"", "", 0o666),
+        ("must-gather/etc", b"2", b"", "/etc", 0o777),
+        ("must-gather/up", b"2", b"", "../..", 0o777),
+        ("must-gather/up/written-through.txt", b"0", b"x\n", "", 0o644),
+    ]
+
+
+def unsafe_archive_bytes() -> bytes:
+    """A gzip'd tar with ``..``, absolute, setuid, device and out-of-tree symlink members."""
+    import gzip
+
+    blocks = []
+    for name, kind, data, link, mode in unsafe_archive_members():
+        header = bytearray(_tar_header(name, size=len(data), kind=kind, mode=mode))
+        if link:
+            header[157:257] = link.encode().ljust(100, b"\0")
+            header[148:156] = b" " * 8
+            header[148:156] = b"%06o\0 " % sum(header)
+        blocks += [bytes(header), _padded(data)]
+    return gzip.compress(b"".join(blocks) + b"\0" * 1024)
+
+
+def unsafe_archive_main() -> int:
+    """The image packs its own must-gather.tar.gz, and packs it unsafely."""
+    out = must_gather_dir()
+    (out / "must-gather.tar.gz").write_bytes(unsafe_archive_bytes())
+    say("[unsafe-archive] wrote must-gather.tar.gz with unsafe members")
+    return 0

@@ -1,0 +1,90 @@
+"""The isolated archive worker: ``python -m must_gather_api.archive.worker``.
+
+It reads one JSON request on stdin, confines itself (an address-space cap, a CPU-time
+cap, a lower CPU priority, death with its parent), does the one blocking job asked of it
+on an untrusted archive, and writes one JSON reply on stdout. Imports stay light: only
+the standard library, the tar reader and isal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from must_gather_api.archive import unpacking
+from must_gather_api.archive.tarstream import TarError, TooManyEntries
+from must_gather_api.lifetimes import die_with_parent
+
+NICENESS = 10
+
+
+def _confine(request: dict[str, Any]) -> None:
+    die_with_parent(int(request["parent"]))
+    memory = int(request["memory_bytes"])
+    cpu = int(request["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+
+
+def _open(request: dict[str, Any]) -> BinaryIO:
+    path = Path(request["source"])
+    if request.get("gzip"):
+        from isal import igzip
+
+        return igzip.open(path, "rb")  # type: ignore[no-any-return, no-untyped-call]
+    return path.open("rb")
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    max_entries = request.get("max_entries")
+    operation = request["operation"]
+    with _open(request) as source:
+        if operation == "check":
+            try:
+                return unpacking.check(source, max_entries=max_entries).as_json()
+            except (OSError, EOFError, ValueError) as e:  # gzip or zlib: not an archive
+                raise TarError("it is not a readable tar.gz archive") from e
+        if operation == "extract":
+            return unpacking.extract(
+                source,
+                Path(request["root"]),
+                limit=request.get("limit"),
+                used=int(request.get("used") or 0),
+                max_entries=max_entries,
+                strict=bool(request.get("strict")),
+            ).as_json()
+    raise ValueError(f"unknown operation {operation!r}")
+
+
+def _reply(request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"ok": True, "result": _run(request)}
+    except unpacking.TooLarge as e:
+        return {"ok": False, "kind": "too-large", "message": str(e)}
+    except TooManyEntries as e:
+        return {"ok": False, "kind": "too-many-entries", "message": str(e)}
+    except TarError as e:
+        return {"ok": False, "kind": "not-tar", "message": str(e)}
+    except MemoryError:
+        return {"ok": False, "kind": "memory", "message": "it needed more memory than allowed"}
+    except OSError as e:
+        return {"ok": False, "kind": "disk", "message": e.strerror or "a file could not be written"}
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.buffer.read())
+    _confine(request)
+    sys.stdout.write(json.dumps(_reply(request)))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

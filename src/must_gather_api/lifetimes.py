@@ -1,0 +1,32 @@
+"""Child processes that do not outlive their parent.
+
+A process the service starts (the archive worker) or that starts the service (granian's
+worker, spawned by its main process) must end when its parent is killed: an orphaned
+granian worker goes on running its gatherings while the restarted service resumes the
+same ones, and the two write into one directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask Linux to SIGKILL this process when its parent thread ends (elsewhere: nothing).
+
+    ``parent`` is the parent's pid as the caller knew it; when the parent is already gone
+    (reparented before the request was made), this process ends at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
