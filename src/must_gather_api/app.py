@@ -76,17 +76,33 @@ def _default_authenticator(
     return KubernetesAuthenticator(access=access, settings=settings)
 
 
-async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
-    """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
+async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, instance: str) -> None:
+    """Delete our namespaces left by gatherings that are over or unknown; name those that
+    cannot be deleted, with the command that removes them."""
     active = {g.id for g in await store.find_all(status=Status.NEW)}
     active |= {g.id for g in await store.find_all(status=Status.INPROGRESS)}
+    recorded = await store.leftover_namespaces()
     api = access.api_client()
     try:
-        removed = await remove_stale_namespaces(api, active_ids=active)
+        tidied = await remove_stale_namespaces(
+            api, active_ids=active, instance=instance, recorded=recorded
+        )
     finally:
         await api.close()
-    if removed:
-        log.info("removed %d leftover objects of earlier gatherings", removed)
+    for name in tidied.gone:
+        await store.forget_namespace(name)
+    if tidied.deleted:
+        log.info("removed %d leftover objects of earlier gatherings", tidied.deleted)
+    if tidied.left:
+        names = " ".join(name for _, name, _ in tidied.left)
+        log.warning(
+            "LEFTOVER: %d namespaces of earlier gatherings could not be deleted with the "
+            "service's account (%s); a cluster admin removes them with: "
+            "kubectl delete namespace %s",
+            len(tidied.left),
+            "; ".join(f"gathering {g}: {why}" for g, _, why in tidied.left),
+            names,
+        )
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -196,7 +212,9 @@ def create_app(
             ]
             if executor is None and isinstance(access, ClusterAccess):
                 background.append(
-                    asyncio.create_task(_tidy_cluster(store, access), name="tidy-cluster")
+                    asyncio.create_task(
+                        _tidy_cluster(store, access, settings.instance), name="tidy-cluster"
+                    )
                 )
             for task in background:
                 task.add_done_callback(_log_failure)

@@ -200,6 +200,14 @@ class Settings(BaseSettings):
             "credentials only); empty: `server` is refused."
         ),
     )
+    instance: str = Field(
+        "default",
+        pattern=r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$",
+        description=(
+            "This deployment's name on its cluster objects (a label value): a restarted "
+            "service removes only what carries it, so two deployments never touch each other's."
+        ),
+    )
     gather_credentials: GatherCredentials = Field(
         GatherCredentials.CALLER,
         description=(

@@ -52,6 +52,28 @@ def provision_service_account(cluster: Cluster, directory: Path) -> Path:
             ],
         },
     )
+    # deploy/base/namespace-reader.yaml: enough to tell which recorded namespaces remain.
+    cluster.store.create(
+        kinds.CLUSTER_ROLES,
+        {
+            "metadata": {"name": "must-gather-api-namespace-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}],
+        },
+    )
+    cluster.store.create(
+        kinds.CLUSTER_ROLE_BINDINGS,
+        {
+            "metadata": {"name": "must-gather-api-namespace-reader"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "must-gather-api-namespace-reader",
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": SERVICE_NAMESPACE}
+            ],
+        },
+    )
     token = cluster.users.token_for_service_account(SERVICE_NAMESPACE, SERVICE_ACCOUNT)
     return cluster.write_kubeconfig(directory / "service.kubeconfig", token=token)
 

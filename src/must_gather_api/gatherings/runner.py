@@ -22,6 +22,7 @@ from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, F
 from must_gather_api.gatherings import finishing
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.ledger import StoredLedger
 from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
@@ -203,7 +204,12 @@ class Runner:
     async def _execute(
         self, gathering: Gathering, credentials: Credentials | None, *, recover: bool
     ) -> None:
-        job = job_for(gathering, layout=self._layout, credentials=credentials)
+        job = job_for(
+            gathering,
+            layout=self._layout,
+            credentials=credentials,
+            ledger=StoredLedger(self._store, gathering.id),
+        )
         limit = job.timeout + self._options.timeout_margin
         self._idle.clear()
         async with OutputLog(
