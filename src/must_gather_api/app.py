@@ -76,7 +76,7 @@ def _default_authenticator(
     return KubernetesAuthenticator(access=access, settings=settings)
 
 
-async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, instance: str) -> None:
+async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, settings: Settings) -> None:
     """Delete our namespaces left by gatherings that are over or unknown; name those that
     cannot be deleted, with the command that removes them."""
     active = {g.id for g in await store.find_all(status=Status.NEW)}
@@ -85,7 +85,11 @@ async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, instance: 
     api = access.api_client()
     try:
         tidied = await remove_stale_namespaces(
-            api, active_ids=active, instance=instance, recorded=recorded
+            api,
+            active_ids=active,
+            instance=settings.instance,
+            recorded=recorded,
+            sweep=settings.gather_credentials is GatherCredentials.SERVICE,
         )
     finally:
         await api.close()
@@ -212,9 +216,7 @@ def create_app(
             ]
             if executor is None and isinstance(access, ClusterAccess):
                 background.append(
-                    asyncio.create_task(
-                        _tidy_cluster(store, access, settings.instance), name="tidy-cluster"
-                    )
+                    asyncio.create_task(_tidy_cluster(store, access, settings), name="tidy-cluster")
                 )
             for task in background:
                 task.add_done_callback(_log_failure)

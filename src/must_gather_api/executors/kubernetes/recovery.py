@@ -178,9 +178,12 @@ async def remove_stale_namespaces(
     active_ids: set[int],
     instance: str,
     recorded: tuple[tuple[int, str], ...] = (),
+    sweep: bool = True,
 ) -> Tidied:
-    """At start: deletes the recorded namespaces of gatherings not in ``active_ids``, then
-    our labelled namespaces (and pods in run namespaces) of those gatherings.
+    """At start: deletes the recorded namespaces of gatherings not in ``active_ids``, then,
+    with ``sweep``, our labelled namespaces (and pods in run namespaces) of those gatherings
+    (with caller credentials the service's account may not list them, and need not: every
+    namespace is recorded by name before it is created).
 
     ``api`` is the caller's to close. Failures are logged, never raised: a service that
     cannot tidy up must still start.
@@ -205,6 +208,8 @@ async def remove_stale_namespaces(
         gone.append(name)
         log.info("deleted namespace %s left by gathering %d", name, gathering_id)
     tidied = Tidied(deleted, tuple(gone), tuple(left))
+    if not sweep:
+        return tidied
     try:
         found_namespaces, found_pods = await labelled(calls, instance=instance)
     except ClusterCallFailed as e:
