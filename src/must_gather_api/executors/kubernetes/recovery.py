@@ -120,14 +120,19 @@ def gathering_of(obj: dict[str, Any]) -> int | None:
 
 
 def resumable(pod: dict[str, Any]) -> bool:
-    """Whether an earlier process's pod can still be followed and copied: its ``copy``
-    container runs (gather may run or have ended) and it is not being deleted."""
+    """Whether an earlier process's pod can still be followed and copied: it is not being
+    deleted, and its ``copy`` container runs (gather may run or have ended) or has yet to
+    start (a process killed just after creating the pod; ``attach`` waits for it)."""
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         return False
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        if status.get("name") == "copy":
-            return "running" in (status.get("state") or {})
-    return False
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
+        return False
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") == "copy":
+            state = container.get("state") or {}
+            return "running" in state or "waiting" in state
+    return True  # no status for it yet: scheduled, or still being created
 
 
 async def labelled(
