@@ -23,7 +23,7 @@ import typer
 
 from must_gather_api.client import following
 from must_gather_api.client.api import Api, Gathering
-from must_gather_api.client.connection import SERVER_VARIABLE, TOKEN_VARIABLE
+from must_gather_api.client.connection import CA_FILE_VARIABLE, SERVER_VARIABLE, TOKEN_VARIABLE
 from must_gather_api.client.errors import ClientError, GatheringFailed, Interrupted, Refused
 from must_gather_api.client.rendering import Format
 from must_gather_api.client.session import Session, fail, request_body
@@ -54,7 +54,9 @@ CaFileOption = Annotated[
     Path | None,
     typer.Option(
         "--ca-file",
-        help="CA bundle (PEM) that signed the server's certificate.",
+        envvar=CA_FILE_VARIABLE,
+        help=f"CA bundle (PEM) that signed the server's certificate "
+        f"(default: ${CA_FILE_VARIABLE}).",
         rich_help_panel=PANEL,
         show_default=False,
     ),

@@ -133,8 +133,9 @@ Try, in another terminal:
   curl -s {auth} {url}/must-gather/1/summary       # what is wrong in the cluster
   must-gather-api summary 1 --server {url} --token {ADMIN_TOKEN}
   # the archive as a read-only cluster (over HTTPS: kubectl sends no token over HTTP)
-  must-gather-api kubeconfig 1 --server {secure} --ca-file {ca} \\
-       --token {ADMIN_TOKEN} > g1.kubeconfig
+  export MUST_GATHER_API_URL={secure} MUST_GATHER_API_TOKEN={ADMIN_TOKEN} \\
+         MUST_GATHER_API_CA_FILE={ca}
+  must-gather-api kubeconfig 1 > g1.kubeconfig    # a file: kubectl reads it twice
   kubectl --kubeconfig g1.kubeconfig get pods -A
 
 Stop with Ctrl-C.
