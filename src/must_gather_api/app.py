@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from must_gather_api import __version__
 from must_gather_api.api import (
     files,
+    forklift,
     gatherings,
     health,
     kube,
@@ -175,9 +176,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         layout = Layout(settings.data_dir)
         await asyncio.to_thread(layout.root.mkdir, parents=True, exist_ok=True)
-        access: ClusterAccess | ConfigurationError = ConfigurationError("no cluster needed")
-        if executor is None or authenticator is None:
-            access = await _cluster_access(settings)
+        access = await _cluster_access(settings)
         # Closed in reverse order: background tasks, runner, authenticator, store.
         async with contextlib.AsyncExitStack() as resources:
             store = await GatheringStore.open(settings.database_address())
@@ -232,6 +231,7 @@ def create_app(
                 follows=FollowStreams(settings.max_follows_per_user),
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
+                access=access if isinstance(access, ClusterAccess) else None,
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -258,5 +258,6 @@ def create_app(
     app.include_router(summaries.router)
     app.include_router(redaction_report.router)
     app.include_router(kube.router)
+    app.include_router(forklift.router)
     app.include_router(ui.build_router())
     return app
