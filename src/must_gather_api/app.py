@@ -18,7 +18,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import files, gatherings, health, kube, problems, summaries, ui
+from must_gather_api.api import (
+    files,
+    forklift,
+    gatherings,
+    health,
+    kube,
+    problems,
+    redaction_report,
+    summaries,
+    ui,
+)
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -36,6 +46,7 @@ from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
+from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
 from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
 
 log = logging.getLogger(__name__)
@@ -66,17 +77,37 @@ def _default_authenticator(
     return KubernetesAuthenticator(access=access, settings=settings)
 
 
-async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
-    """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
+async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, settings: Settings) -> None:
+    """Delete our namespaces left by gatherings that are over or unknown; name those that
+    cannot be deleted, with the command that removes them."""
     active = {g.id for g in await store.find_all(status=Status.NEW)}
     active |= {g.id for g in await store.find_all(status=Status.INPROGRESS)}
+    recorded = await store.leftover_namespaces()
     api = access.api_client()
     try:
-        removed = await remove_stale_namespaces(api, active_ids=active)
+        tidied = await remove_stale_namespaces(
+            api,
+            active_ids=active,
+            instance=settings.instance,
+            recorded=recorded,
+            sweep=settings.gather_credentials is GatherCredentials.SERVICE,
+        )
     finally:
         await api.close()
-    if removed:
-        log.info("removed %d leftover objects of earlier gatherings", removed)
+    for name in tidied.gone:
+        await store.forget_namespace(name)
+    if tidied.deleted:
+        log.info("removed %d leftover objects of earlier gatherings", tidied.deleted)
+    if tidied.left:
+        names = " ".join(name for _, name, _ in tidied.left)
+        log.warning(
+            "LEFTOVER: %d namespaces of earlier gatherings could not be deleted with the "
+            "service's account (%s); a cluster admin removes them with: "
+            "kubectl delete namespace %s",
+            len(tidied.left),
+            "; ".join(f"gathering {g}: {why}" for g, _, why in tidied.left),
+            names,
+        )
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -135,14 +166,17 @@ def create_app(
             f"listen on {host} (set HOST=127.0.0.1)"
         )
     warn_of_exposure(settings)
+    redaction = (
+        load_config_file(settings.redaction_config)
+        if settings.redaction_config is not None
+        else DEFAULT_CONFIG
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         layout = Layout(settings.data_dir)
         await asyncio.to_thread(layout.root.mkdir, parents=True, exist_ok=True)
-        access: ClusterAccess | ConfigurationError = ConfigurationError("no cluster needed")
-        if executor is None or authenticator is None:
-            access = await _cluster_access(settings)
+        access = await _cluster_access(settings)
         # Closed in reverse order: background tasks, runner, authenticator, store.
         async with contextlib.AsyncExitStack() as resources:
             store = await GatheringStore.open(settings.database_address())
@@ -161,6 +195,7 @@ def create_app(
                     archive_filename=settings.archive_filename,
                     max_archive_bytes=settings.max_archive_bytes,
                     max_archive_entries=settings.max_archive_entries or None,
+                    redaction=redaction,
                 ),
                 on_finished=metrics.finished,
             )
@@ -180,7 +215,7 @@ def create_app(
             ]
             if executor is None and isinstance(access, ClusterAccess):
                 background.append(
-                    asyncio.create_task(_tidy_cluster(store, access), name="tidy-cluster")
+                    asyncio.create_task(_tidy_cluster(store, access, settings), name="tidy-cluster")
                 )
             for task in background:
                 task.add_done_callback(_log_failure)
@@ -196,6 +231,7 @@ def create_app(
                 follows=FollowStreams(settings.max_follows_per_user),
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
+                access=access if isinstance(access, ClusterAccess) else None,
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -220,6 +256,8 @@ def create_app(
     app.include_router(gatherings.router)
     app.include_router(files.router)
     app.include_router(summaries.router)
+    app.include_router(redaction_report.router)
     app.include_router(kube.router)
+    app.include_router(forklift.router)
     app.include_router(ui.build_router())
     return app
