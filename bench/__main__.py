@@ -22,6 +22,7 @@ from bench import (
     kube_get,
     member_read,
     polling,
+    redaction,
     responsiveness,
     start,
 )
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "start": start,
     "member_read": member_read,
     "kube_get": kube_get,
+    "redaction": redaction,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 

@@ -37,6 +37,7 @@ class ClusterOptions:
     plain_http_port: int | None = None
     seed: bool = True
     seed_faults: bool = False  # also kubesim.seed.faults: known faults for archive analysis
+    seed_sensitive: bool = False  # also kubesim.seed.sensitive: data redaction must remove
     kubelet: bool = True  # False: an API server only (pods stay Pending)
     faults: list[str] = field(default_factory=list)  # ``--fault`` specs applied at start
 
@@ -57,14 +58,18 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def seed_objects(*, openshift: bool, faults: bool = False) -> list[tuple[Kind, dict[str, Any]]]:
+def seed_objects(
+    *, openshift: bool, faults: bool = False, sensitive: bool = False
+) -> list[tuple[Kind, dict[str, Any]]]:
     """The default objects of ``kubesim.seed``, namespaces first; none if it is missing."""
     try:
         make = importlib.import_module("kubesim.seed").seed_objects
     except (ImportError, AttributeError):
         log.warning("kubesim.seed is missing: the cluster starts without seed objects")
         return []
-    objects: list[tuple[Kind, dict[str, Any]]] = make(openshift=openshift, faults=faults)
+    objects: list[tuple[Kind, dict[str, Any]]] = make(
+        openshift=openshift, faults=faults, sensitive=sensitive
+    )
     return sorted(objects, key=lambda pair: pair[0] != kinds.NAMESPACES)
 
 
@@ -103,7 +108,9 @@ class Cluster:
         if not self.options.seed:
             return
         for kind, obj in seed_objects(
-            openshift=self.options.openshift, faults=self.options.seed_faults
+            openshift=self.options.openshift,
+            faults=self.options.seed_faults,
+            sensitive=self.options.seed_sensitive,
         ):
             if kind.openshift and not self.options.openshift:
                 continue

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from kubesim.auth import Users
     from kubesim.store import Store
 
-API_ERROR_STATUSES = (429, 500, 503)
+API_ERROR_STATUSES = (403, 429, 500, 503)
 
 
 @dataclass

@@ -136,6 +136,62 @@ DAEMON_SETS = Kind(
     subresources=("status",),
     categories=_ALL,
 )
+# Served by every real API server; kept empty unless a test or the seed creates some. They
+# are what ``oc adm inspect`` lists in a namespace (the ``all`` category and the rest).
+ENDPOINTS = Kind("", "v1", "endpoints", "Endpoints", True, short_names=("ep",))
+REPLICA_SETS = Kind(
+    "apps",
+    "v1",
+    "replicasets",
+    "ReplicaSet",
+    True,
+    short_names=("rs",),
+    subresources=("status",),
+    categories=_ALL,
+)
+STATEFUL_SETS = Kind(
+    "apps",
+    "v1",
+    "statefulsets",
+    "StatefulSet",
+    True,
+    short_names=("sts",),
+    subresources=("status",),
+    categories=_ALL,
+)
+JOBS = Kind("batch", "v1", "jobs", "Job", True, subresources=("status",), categories=_ALL)
+CRON_JOBS = Kind(
+    "batch",
+    "v1",
+    "cronjobs",
+    "CronJob",
+    True,
+    short_names=("cj",),
+    subresources=("status",),
+    categories=_ALL,
+)
+ENDPOINT_SLICES = Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True)
+NETWORK_POLICIES = Kind(
+    "networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, short_names=("netpol",)
+)
+INGRESSES = Kind(
+    "networking.k8s.io",
+    "v1",
+    "ingresses",
+    "Ingress",
+    True,
+    short_names=("ing",),
+    subresources=("status",),
+)
+POD_DISRUPTION_BUDGETS = Kind(
+    "policy",
+    "v1",
+    "poddisruptionbudgets",
+    "PodDisruptionBudget",
+    True,
+    short_names=("pdb",),
+    subresources=("status",),
+)
 
 CLUSTER_ROLES = Kind(_RBAC, "v1", "clusterroles", "ClusterRole", False)
 CLUSTER_ROLE_BINDINGS = Kind(_RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False)
@@ -269,6 +325,15 @@ ALL_KINDS: tuple[Kind, ...] = (
     PERSISTENT_VOLUME_CLAIMS,
     DEPLOYMENTS,
     DAEMON_SETS,
+    ENDPOINTS,
+    REPLICA_SETS,
+    STATEFUL_SETS,
+    JOBS,
+    CRON_JOBS,
+    ENDPOINT_SLICES,
+    NETWORK_POLICIES,
+    INGRESSES,
+    POD_DISRUPTION_BUDGETS,
     CLUSTER_ROLES,
     CLUSTER_ROLE_BINDINGS,
     ROLES,

@@ -1,4 +1,5 @@
-"""Validation of objects on create and update: names, and the basics of a pod spec."""
+"""Validation of objects on create and update: names, labels, and the basics of a pod
+spec."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from kubesim.kinds import Kind
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_VALUE_RULE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
 # Kinds whose names must be DNS labels (the rest take DNS subdomains); RBAC names are free-form.
 _LABEL_NAMED = {kinds.NAMESPACES, kinds.SERVICES}
 _FREE_NAMED = {kinds.CLUSTER_ROLES, kinds.CLUSTER_ROLE_BINDINGS, kinds.ROLES, kinds.ROLE_BINDINGS}
@@ -42,6 +50,7 @@ def validate(kind: Kind, obj: dict[str, Any]) -> None:
                     "field": "metadata.name",
                 }
             )
+    causes.extend(_label_causes(obj["metadata"].get("labels")))
     if kind == kinds.PODS:
         causes.extend(_pod_causes(obj))
     if causes:
@@ -53,6 +62,39 @@ def validate(kind: Kind, obj: dict[str, Any]) -> None:
             group=kind.group,
             causes=causes,
         )
+
+
+def _label_causes(labels: Any) -> list[dict[str, str]]:
+    """apimachinery's ValidateLabels: each key a qualified name, each value a label value."""
+    if not isinstance(labels, dict):
+        return []
+    causes: list[dict[str, str]] = []
+    for key, value in labels.items():
+        prefix, _, name = str(key).rpartition("/")
+        if (
+            not _LABEL_VALUE.match(name)
+            or not name
+            or len(name) > 63
+            or (prefix and (not _DNS_SUBDOMAIN.match(prefix) or len(prefix) > 253))
+        ):
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": f'Invalid value: "{key}": name part must consist of alphanumeric '
+                    "characters, '-', '_' or '.', and must start and end with an alphanumeric "
+                    "character",
+                    "field": "metadata.labels",
+                }
+            )
+        elif not isinstance(value, str) or not _LABEL_VALUE.match(value) or len(value) > 63:
+            causes.append(
+                {
+                    "reason": "FieldValueInvalid",
+                    "message": f'Invalid value: "{value}": {_LABEL_VALUE_RULE}',
+                    "field": "metadata.labels",
+                }
+            )
+    return causes
 
 
 def _pod_causes(pod: dict[str, Any]) -> list[dict[str, str]]:

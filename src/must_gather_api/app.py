@@ -18,7 +18,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from must_gather_api import __version__
-from must_gather_api.api import cores, files, gatherings, health, kube, problems, summaries, ui
+from must_gather_api.api import (
+    cores,
+    files,
+    forklift,
+    gatherings,
+    health,
+    kube,
+    problems,
+    redaction_report,
+    summaries,
+    ui,
+)
 from must_gather_api.api.deps import Services
 from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
@@ -37,6 +48,7 @@ from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
+from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
 from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
 
 log = logging.getLogger(__name__)
@@ -73,17 +85,37 @@ def _cores(settings: Settings, access: ClusterAccess | ConfigurationError) -> Co
     return Cores(access, settings)
 
 
-async def _tidy_cluster(store: GatheringStore, access: ClusterAccess) -> None:
-    """Delete our namespaces left by gatherings that are over or unknown (never raises)."""
+async def _tidy_cluster(store: GatheringStore, access: ClusterAccess, settings: Settings) -> None:
+    """Delete our namespaces left by gatherings that are over or unknown; name those that
+    cannot be deleted, with the command that removes them."""
     active = {g.id for g in await store.find_all(status=Status.NEW)}
     active |= {g.id for g in await store.find_all(status=Status.INPROGRESS)}
+    recorded = await store.leftover_namespaces()
     api = access.api_client()
     try:
-        removed = await remove_stale_namespaces(api, active_ids=active)
+        tidied = await remove_stale_namespaces(
+            api,
+            active_ids=active,
+            instance=settings.instance,
+            recorded=recorded,
+            sweep=settings.gather_credentials is GatherCredentials.SERVICE,
+        )
     finally:
         await api.close()
-    if removed:
-        log.info("removed %d leftover objects of earlier gatherings", removed)
+    for name in tidied.gone:
+        await store.forget_namespace(name)
+    if tidied.deleted:
+        log.info("removed %d leftover objects of earlier gatherings", tidied.deleted)
+    if tidied.left:
+        names = " ".join(name for _, name, _ in tidied.left)
+        log.warning(
+            "LEFTOVER: %d namespaces of earlier gatherings could not be deleted with the "
+            "service's account (%s); a cluster admin removes them with: "
+            "kubectl delete namespace %s",
+            len(tidied.left),
+            "; ".join(f"gathering {g}: {why}" for g, _, why in tidied.left),
+            names,
+        )
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -142,6 +174,11 @@ def create_app(
             f"listen on {host} (set HOST=127.0.0.1)"
         )
     warn_of_exposure(settings)
+    redaction = (
+        load_config_file(settings.redaction_config)
+        if settings.redaction_config is not None
+        else DEFAULT_CONFIG
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -167,6 +204,7 @@ def create_app(
                     archive_filename=settings.archive_filename,
                     max_archive_bytes=settings.max_archive_bytes,
                     max_archive_entries=settings.max_archive_entries or None,
+                    redaction=redaction,
                 ),
                 on_finished=metrics.finished,
             )
@@ -186,7 +224,7 @@ def create_app(
             ]
             if executor is None and isinstance(access, ClusterAccess):
                 background.append(
-                    asyncio.create_task(_tidy_cluster(store, access), name="tidy-cluster")
+                    asyncio.create_task(_tidy_cluster(store, access, settings), name="tidy-cluster")
                 )
             for task in background:
                 task.add_done_callback(_log_failure)
@@ -203,6 +241,7 @@ def create_app(
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
                 cores=_cores(settings, access),
+                access=access if isinstance(access, ClusterAccess) else None,
             )
             log.info("must-gather-api %s ready", __version__)
             yield
@@ -227,7 +266,9 @@ def create_app(
     app.include_router(gatherings.router)
     app.include_router(files.router)
     app.include_router(summaries.router)
+    app.include_router(redaction_report.router)
     app.include_router(kube.router)
     app.include_router(cores.router)
+    app.include_router(forklift.router)
     app.include_router(ui.build_router())
     return app

@@ -53,6 +53,12 @@ class GatherCredentials(StrEnum):
     SERVICE = "service"
 
 
+class RedactionMode(StrEnum):
+    OFF = "off"
+    ON_REQUEST = "on-request"
+    ALWAYS = "always"
+
+
 class ReviewAs(StrEnum):
     SERVICE = "service"
     CALLER = "caller"
@@ -120,6 +126,20 @@ class Settings(BaseSettings):
         None,
         description="Keep all archives under this total (bytes, or 10Gi); oldest go first.",
     )
+    redaction: RedactionMode = Field(
+        RedactionMode.ON_REQUEST,
+        description=(
+            "`on-request`: a request's `redact` makes its archive safe to share; `always`: "
+            "every archive is redacted and no original is kept; `off`: `redact` is refused."
+        ),
+    )
+    redaction_config: Path | None = Field(
+        None,
+        description=(
+            "must-gather-clean configuration (YAML) for redaction; default: IPs, MACs and the "
+            "cluster's domain, Secrets and ConfigMaps left out (docs/redaction.md)."
+        ),
+    )
     max_archive_bytes: ByteQuantity = Field(
         "20Gi",  # type: ignore[assignment]  # parsed like the environment's value
         description="Largest archive (and copy) one gathering may produce; 0: no limit.",
@@ -179,6 +199,14 @@ class Settings(BaseSettings):
         description=(
             "Comma-separated API servers a request's `server` may name (admins only, caller "
             "credentials only); empty: `server` is refused."
+        ),
+    )
+    instance: str = Field(
+        "default",
+        pattern=r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$",
+        description=(
+            "This deployment's name on its cluster objects (a label value): a restarted "
+            "service removes only what carries it, so two deployments never touch each other's."
         ),
     )
     gather_credentials: GatherCredentials = Field(
@@ -275,7 +303,12 @@ class Settings(BaseSettings):
         return (init_settings,)
 
     @field_validator(
-        "api_tls_certificate", "api_tls_key", "server_ca_file", "kubeconfig", mode="before"
+        "api_tls_certificate",
+        "api_tls_key",
+        "server_ca_file",
+        "kubeconfig",
+        "redaction_config",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -422,6 +455,7 @@ class Permission:
 class RequestDefaults:
     image: str
     timeout: str
+    redact: bool = False
 
 
 def request_defaults(
@@ -447,7 +481,11 @@ def request_defaults(
         if not valid:
             log.warning("TIMEOUT changed to an invalid value; keeping the one from start")
             timeout = ""
-    return RequestDefaults(image=image, timeout=timeout or compact_duration(settings.timeout))
+    return RequestDefaults(
+        image=image,
+        timeout=timeout or compact_duration(settings.timeout),
+        redact=settings.redaction is RedactionMode.ALWAYS,
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -10,22 +10,13 @@ import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
 from kubesim.cluster import Cluster
-from must_gather_api.auth.kubernetes import KubernetesAuthenticator
-from must_gather_api.cli.demo import provision_service_account
-from support.browser import CHROMIUM, HostileExecutor, Site
-from support.service import make_settings, served_app
+from support.browser import CHROMIUM, Site, served_site
 
 
 @pytest_asyncio.fixture
 async def site(kubesim: Cluster, tmp_path: Path) -> AsyncIterator[Site]:
-    kubeconfig = provision_service_account(kubesim, tmp_path)
-    settings = make_settings(
-        tmp_path, auth="kubernetes", use_kubeconfig="true", kubeconfig=str(kubeconfig)
-    )
-    authenticator = await KubernetesAuthenticator.create(settings)
-    executor = HostileExecutor()
-    async with served_app(settings, executor=executor, authenticator=authenticator) as url:
-        yield Site(url=url, executor=executor)
+    async with served_site(kubesim, tmp_path) as served:
+        yield served
 
 
 @pytest_asyncio.fixture

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from kubesim.auth import ADMIN_TOKEN, USER_TOKEN
+from kubesim.pytest_plugin import ClusterFactory
 from support.browser import (
     AXE,
     CHROMIUM,
@@ -22,6 +23,7 @@ from support.browser import (
     Site,
     accessibility_problems,
     open_page,
+    served_site,
 )
 from support.proxy import prefix_proxy
 
@@ -271,3 +273,46 @@ async def test_every_view_passes_axe_in_light_and_dark(
         seen[f"gatherings, {scheme}"] = await accessibility_problems(page)
     assert seen == {view: [] for view in seen}
     assert watched.problems == []
+
+
+async def test_a_forklift_plan_or_vm_is_picked_from_the_clusters_plans(
+    kubesim_factory: ClusterFactory, browser: Browser, tmp_path: Path
+) -> None:
+    """The picker lists the Plans the caller's token may list, and writes the command."""
+    cluster = await kubesim_factory(openshift=True)
+    async with served_site(cluster, tmp_path) as site:
+        watched = await open_page(browser, tmp_path)
+        page = watched.page
+        await sign_in(page, site.url, ADMIN_TOKEN)
+        await page.get_by_role("link", name="New gathering").first.click()
+        plans = page.get_by_label("Forklift plan")
+        await expect(plans.locator("option")).to_have_count(4)  # (none) and three Plans
+        await plans.select_option(label="openshift-mtv/prod-cold-migration")
+        command = page.get_by_label("Command")
+        await expect(command).to_have_value(
+            "NS=openshift-mtv PLAN=prod-cold-migration /usr/bin/targeted"
+        )
+        await expect(page.get_by_label("Custom name")).to_have_value("plan:prod-cold-migration")
+        await page.get_by_label("Only this VM").select_option(label="web-01")
+        await expect(command).to_have_value("NS=openshift-mtv VM=web-01 /usr/bin/targeted")
+        await page.get_by_label("Image", exact=True).fill("fake/ok")
+        await page.get_by_role("button", name="Start gathering").click()
+        await wait_status(page, "completed")
+        job = site.executor.jobs[1]
+        assert str(job.options.command) == "NS=openshift-mtv VM=web-01 /usr/bin/targeted"
+        assert job.options.custom_name == "vm:web-01"
+        assert watched.problems == []
+
+
+async def test_without_forklift_the_picker_says_so(
+    kubesim_factory: ClusterFactory, browser: Browser, tmp_path: Path
+) -> None:
+    cluster = await kubesim_factory(openshift=False)
+    async with served_site(cluster, tmp_path) as site:
+        watched = await open_page(browser, tmp_path)
+        page = watched.page
+        await sign_in(page, site.url, ADMIN_TOKEN)
+        await page.get_by_role("link", name="New gathering").first.click()
+        await expect(page.get_by_text("this cluster serves no Forklift Plans")).to_be_visible()
+        await expect(page.get_by_label("Forklift plan")).to_be_disabled()
+        assert watched.problems == []

@@ -20,7 +20,12 @@ KUBERNETES_VERSION = "1.32"
 CUSTOM_KINDS = {"Route", "ConsolePlugin", "Certificate", "Issuer"}
 DATA = "/var/lib/must-gather-api"
 # What the manifests set on purpose instead of the default, per variant.
-BASE_OVERRIDES = {"PORT": "8080", "DB_PATH": f"{DATA}/gatherings.db", "DATA_DIR": f"{DATA}/data"}
+BASE_OVERRIDES = {
+    "PORT": "8080",
+    "DB_PATH": f"{DATA}/gatherings.db",
+    "DATA_DIR": f"{DATA}/data",
+    "INSTANCE": "must-gather-api",  # the namespace it is deployed to
+}
 TLS_OVERRIDES = {
     "PORT": "8443",
     "API_TLS_CERTIFICATE": "/var/run/secrets/must-gather-api/serving-cert/tls.crt",
@@ -39,11 +44,15 @@ def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 def environment_seen_by_the_container(env: list[dict[str, Any]]) -> dict[str, str]:
     """The variables as the kubelet sets them: an optional reference to a ConfigMap or
-    Secret that nobody created sets nothing."""
+    Secret that nobody created sets nothing; the pod's namespace is the one it is deployed
+    to (must-gather-api, as the overlays set it)."""
     seen = {}
     for entry in env:
         if "value" in entry:
             seen[entry["name"]] = str(entry["value"])
+        elif "fieldRef" in entry["valueFrom"]:
+            assert entry["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", entry
+            seen[entry["name"]] = "must-gather-api"
         else:
             [reference] = entry["valueFrom"].values()
             assert reference["optional"] is True, entry
@@ -152,16 +161,22 @@ def test_probes_ask_healthz_and_readyz_over_https_on_the_served_port(
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_in_caller_mode_the_service_may_only_review_tokens_and_access(
+def test_in_caller_mode_the_service_may_only_review_tokens_and_access_and_read_namespaces(
     render: Render, overlay: str
 ) -> None:
     objects = render(overlay)
-    assert not [o for o in objects if o["kind"] in {"ClusterRole", "Role", "RoleBinding"}]
-    [binding] = [o for o in objects if o["kind"] == "ClusterRoleBinding"]
-    assert binding["roleRef"]["name"] == "system:auth-delegator"
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "must-gather-api", "namespace": "must-gather-api"}
+    assert not [o for o in objects if o["kind"] in {"Role", "RoleBinding"}]
+    [role] = [o for o in objects if o["kind"] == "ClusterRole"]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]
+    bindings = [o for o in objects if o["kind"] == "ClusterRoleBinding"]
+    assert sorted(b["roleRef"]["name"] for b in bindings) == [
+        "must-gather-api-namespace-reader",
+        "system:auth-delegator",
     ]
+    for binding in bindings:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "must-gather-api", "namespace": "must-gather-api"}
+        ]
 
 
 def tls_secret(objects: list[dict[str, Any]]) -> str:

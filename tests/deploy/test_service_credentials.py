@@ -150,7 +150,7 @@ async def test_the_executor_needs_exactly_the_service_credentials_role(
             assert outcome.succeeded, f"{what}: {outcome.error_reason}\n{output.text}"
     api = client.ApiClient(configuration)
     try:
-        await remove_stale_namespaces(api, active_ids=set())
+        await remove_stale_namespaces(api, active_ids=set(), instance="default")
     finally:
         await api.close()
     assert leftovers(kubesim) == []

@@ -100,6 +100,7 @@ async def test_gather_exit_1_is_reported_and_its_data_kept(
     output = Lines()
     outcome = await executor.run(gathering, output)
     assert "exit code: 1" in outcome.error_reason, output.text
+    assert "its last error line: error: simulated failure half-way" in outcome.error_reason
     [image_dir] = image_dirs(gathering.work_dir)
     assert (image_dir / "version").is_file() and (image_dir / "partial.log").is_file()
     assert inspected(gathering.work_dir)

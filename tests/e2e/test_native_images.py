@@ -60,6 +60,11 @@ async def test_forklift_unknown_plan_fails_with_the_images_message(
     outcome = await executor.run(gathering, output)
     assert "exit code: 1" in outcome.error_reason
     assert "ERROR: No resources matching the criteria were found" in output.text
+    # The reason says what the image said, after the fact that it failed.
+    assert outcome.error_reason.endswith(
+        "its last error line: ERROR: No resources matching the criteria were found. "
+        "Try adjust NS, PLAN or VM env variables."
+    ), outcome.error_reason
     # A custom command failed: no fallback inspect, as oc.
     assert not list(gathering.work_dir.glob("inspect.local.*"))
     assert leftovers(kubesim) == []

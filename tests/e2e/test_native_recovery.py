@@ -31,7 +31,9 @@ async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
     access = await access_for(cluster, tmp_path)
     calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 30)
     try:
-        place = await create_temporary(calls, gathering.gathering_id, Console(Lines(), tmp_path))
+        place = await create_temporary(
+            calls, gathering.gathering_id, Console(Lines(), tmp_path), instance="default"
+        )
         command = gathering.options.command
         options = PodOptions(
             gathering_id=gathering.gathering_id, command=command.value if command else None
@@ -86,13 +88,17 @@ async def test_stale_namespaces_are_removed_and_active_ones_kept(
     active_name = await left_running(kubesim, tmp_path, active)
     access = await access_for(kubesim, tmp_path)
     async with access.api_client() as api:
-        deleted = await remove_stale_namespaces(api, active_ids={active.gathering_id})
-    assert deleted == 1
+        tidied = await remove_stale_namespaces(
+            api, active_ids={active.gathering_id}, instance="default"
+        )
+    assert tidied.deleted == 1
     remaining = leftovers(kubesim)
     assert f"namespace/{active_name}" in remaining
     assert f"namespace/{stale_name}" not in remaining
     async with access.api_client() as api:
-        assert await remove_stale_namespaces(api, active_ids=set()) == 1
+        assert (
+            await remove_stale_namespaces(api, active_ids=set(), instance="default")
+        ).deleted == 1
     async with asyncio.timeout(10):
         assert leftovers(kubesim) == []
 
@@ -135,6 +141,6 @@ async def test_two_processes_attached_to_one_pod_each_copy_it_whole(
         assert (image_dir / "version").is_file()
     assert not list(gathering.work_dir.parent.glob("copy-*.tar"))
     async with access.api_client() as api:
-        await remove_stale_namespaces(api, active_ids=set())
+        await remove_stale_namespaces(api, active_ids=set(), instance="default")
     async with asyncio.timeout(10):
         assert leftovers(kubesim) == []

@@ -16,6 +16,7 @@ import pytest
 
 from support.processes import (
     ADMIN_TOKEN,
+    KubesimProcess,
     ServiceProcess,
     kubesim_process,
     service_environment,
@@ -75,6 +76,14 @@ async def file_appears(path: Path, *, within: float = 60) -> None:
         await asyncio.sleep(0.01)  # the other process's file: no event to wait on
 
 
+async def log_says(service: ServiceProcess, text: str, *, within: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while text not in service.log():
+        assert loop.time() < deadline, f"the service never logged {text!r}:\n{service.log()}"
+        await asyncio.sleep(0.05)  # the other process's log: no event to wait on
+
+
 async def everything_settles(service: ServiceProcess, ids: list[int]) -> list[dict[str, Any]]:
     """Each record ends completed or error-with-a-reason; each archive matches its sha256."""
     records = [
@@ -113,12 +122,40 @@ async def crash_at(
             assert response.status_code == 200, f"record {gathering_id} lost by the crash"
 
 
-@pytest.mark.parametrize("credentials", ["service", "caller"])
+async def metric(service: ServiceProcess, name: str) -> float:
+    async with client_for(service) as api:
+        text = (await api.get("/metrics")).text
+    [line] = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+async def leftovers_are_named(cluster: KubesimProcess, records: list[dict[str, Any]]) -> list[str]:
+    """deploy/'s RBAC with caller credentials: the service may not delete a namespace a
+    gathering left when it was killed. Each one left is named, with the command that removes
+    it, in its gathering's error-reason; nothing else is left."""
+    named = {
+        word
+        for record in records
+        for word in record["error-reason"].replace(")", " ").split()
+        if word.startswith("openshift-must-gather-")
+        and f"kubectl delete namespace {word}" in record["error-reason"]
+    }
+    left = await cluster.leftovers()
+    namespaces = sorted(item.split("/", 1)[1] for item in left if item.startswith("namespace/"))
+    assert namespaces == sorted(named), (left, [r["error-reason"] for r in records])
+    return namespaces
+
+
+# The RBAC deploy/ ships: caller credentials get auth-delegator only, service credentials
+# the service-credentials component's role as well.
+@pytest.mark.parametrize(
+    ("credentials", "rbac"), [("service", "deploy-service"), ("caller", "deploy")]
+)
 async def test_sigkill_while_queued_running_copying_and_packing(
-    tmp_path: Path, credentials: str
+    tmp_path: Path, credentials: str, rbac: str
 ) -> None:
     async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
+        kubesim_process(tmp_path / "kubesim", rbac=rbac) as cluster,
         service_process(
             tmp_path / "service",
             **service_environment(cluster, credentials=credentials),
@@ -160,6 +197,21 @@ async def test_sigkill_while_queued_running_copying_and_packing(
         await crash_at(service, lambda: file_appears(partial), ids)
 
         records = await everything_settles(service, ids)
+        if credentials == "caller":
+            left = await leftovers_are_named(cluster, records)
+            assert left, "the running gathering's namespace was expected to be left"
+            assert await metric(service, "must_gather_api_leftover_namespaces") == len(left)
+            await service.kill()
+            await service.start()
+            await log_says(service, "LEFTOVER:")
+            assert f"kubectl delete namespace {left[0]}" in service.log()
+            async with cluster.client() as admin:
+                for name in left:
+                    (await admin.delete(f"/api/v1/namespaces/{name}")).raise_for_status()
+            await cluster.no_leftovers()
+            await service.kill()
+            await service.start()
+            assert await metric(service, "must_gather_api_leftover_namespaces") == 0
         await cluster.no_leftovers()
         assert not list((service.data_dir / "gatherings").glob("*/archive.partial"))
         assert not list((service.data_dir / "gatherings").glob("*/work"))

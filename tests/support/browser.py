@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.async_api import Browser, ConsoleMessage, Page
 
+from kubesim.cluster import Cluster
+from must_gather_api.auth.kubernetes import KubernetesAuthenticator
+from must_gather_api.cli.demo import provision_service_account
 from must_gather_api.executors.base import Job, Outcome, Output
 from support.executors import FakeExecutor
+from support.service import make_settings, served_app
 
 CHROMIUM = Path(os.environ.get("MGA_CHROMIUM", "/usr/bin/chromium"))
 # Where screenshots go: a temporary folder, or docs/images with MGA_SCREENSHOTS=docs/images.
@@ -109,3 +115,17 @@ async def accessibility_problems(page: Page) -> list[str]:
         for v in found
         if v["impact"] in ("serious", "critical")
     ]
+
+
+@asynccontextmanager
+async def served_site(cluster: Cluster, tmp_path: Path) -> AsyncIterator[Site]:
+    """The service on loopback: ``cluster`` reviews tokens (and lists Plans), the hostile
+    fake executor gathers."""
+    kubeconfig = provision_service_account(cluster, tmp_path)
+    settings = make_settings(
+        tmp_path, auth="kubernetes", use_kubeconfig="true", kubeconfig=str(kubeconfig)
+    )
+    authenticator = await KubernetesAuthenticator.create(settings)
+    executor = HostileExecutor()
+    async with served_app(settings, executor=executor, authenticator=authenticator) as url:
+        yield Site(url=url, executor=executor)

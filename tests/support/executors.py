@@ -19,6 +19,7 @@ import io
 import tarfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Job, Outcome, Output
@@ -76,6 +77,9 @@ class FakeExecutor:
             (job.work_dir / "namespaces" / "default" / "events.yaml").write_text("items: []\n")
             output.line("[fake] done")
             return Outcome()
+        if image == "fake/sensitive":
+            write_sensitive_tree(job.work_dir)
+            return Outcome()
         if image == "fake/own-archive":
             buffer = io.BytesIO()
             with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -117,3 +121,24 @@ class FakeExecutor:
                 f"No such file or directory: '{missing}'; also {job.work_dir}/x is gone",
             )
         return Outcome.failed(FailureKind.REFUSED, f"the fake executor does not know {image!r}")
+
+
+SENSITIVE = (b"10.0.0.10", b"10-0-0-10", b"demo.example.com", b"fa:16:3e:aa:bb:cc", b"hunter2")
+"""What ``fake/sensitive`` gathers that a redacted archive must not hold."""
+
+
+def write_sensitive_tree(tree: Path) -> None:
+    node = tree / "image" / "cluster-scoped-resources" / "core" / "nodes" / "ip-10-0-0-10.yaml"
+    node.parent.mkdir(parents=True)
+    node.write_text(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: ip-10-0-0-10\n"
+        "  annotations: {mac: 'fa:16:3e:aa:bb:cc'}\nstatus:\n  addresses:\n"
+        "  - {type: InternalIP, address: 10.0.0.10}\n"
+        "  - {type: InternalDNS, address: ip-10-0-0-10.demo.example.com}\n"
+    )
+    config_maps = tree / "image" / "namespaces" / "default" / "core" / "configmaps.yaml"
+    config_maps.parent.mkdir(parents=True)
+    config_maps.write_text("apiVersion: v1\nkind: ConfigMapList\nitems:\n- data: {pw: hunter2}\n")
+    log = tree / "image" / "namespaces" / "default" / "pods" / "web" / "web.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("GET from 10.0.0.10 to api.demo.example.com\n")

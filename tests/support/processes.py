@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import yaml
 
 from support.service import free_port
 
@@ -66,6 +67,8 @@ class KubesimProcess:
     process: subprocess.Popen[bytes] | None = None
     info: dict[str, str] = field(default_factory=dict)
 
+    rbac: str = "admin"
+
     async def start(self, *faults: str) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         ready = self.state_dir / "cluster.json"
@@ -73,6 +76,7 @@ class KubesimProcess:
         command = [sys.executable, "-m", "support.processes", "kubesim", str(self.state_dir)]
         for fault in faults:
             command += ["--fault", fault]
+        command += ["--rbac", self.rbac]
         with (self.state_dir / "kubesim.log").open("ab") as log:
             # Popen, not asyncio's: its transports would outlive the test's loop.
             self.process = subprocess.Popen(
@@ -144,8 +148,13 @@ class KubesimProcess:
 
 
 @asynccontextmanager
-async def kubesim_process(state_dir: Path, *faults: str) -> AsyncIterator[KubesimProcess]:
-    cluster = KubesimProcess(state_dir)
+async def kubesim_process(
+    state_dir: Path, *faults: str, rbac: str = "admin"
+) -> AsyncIterator[KubesimProcess]:
+    """``rbac``: what the service's account may do. ``admin``: cluster-admin; ``deploy``:
+    exactly what deploy/ grants it with GATHER_CREDENTIALS=caller (token and access
+    reviews); ``deploy-service``: and the service-credentials component's role."""
+    cluster = KubesimProcess(state_dir, rbac=rbac)
     try:
         await cluster.start(*faults)
         yield cluster
@@ -258,12 +267,43 @@ def service_environment(cluster: KubesimProcess, *, credentials: str) -> dict[st
 # -- the kubesim launcher (runs in the child process) ---------------------------------------
 
 
-async def _serve_kubesim(state_dir: Path, faults: list[str]) -> None:
+_COMPONENT = Path(__file__).parents[2] / "deploy" / "components" / "service-credentials"
+
+
+def _grant(cluster: Any, rbac: str) -> None:
+    """The service account's rights beyond deploy/base's auth-delegator binding."""
     from kubesim import kinds
+    from must_gather_api.cli.demo import SERVICE_ACCOUNT, SERVICE_NAMESPACE
+
+    if rbac == "deploy":
+        return
+    if rbac == "deploy-service":
+        role = yaml.safe_load((_COMPONENT / "clusterrole.yaml").read_text())
+        binding = yaml.safe_load((_COMPONENT / "clusterrolebinding.yaml").read_text())
+        cluster.store.create(kinds.CLUSTER_ROLES, role)
+        cluster.store.create(kinds.CLUSTER_ROLE_BINDINGS, binding)
+        return
+    if rbac != "admin":
+        raise ValueError(f"unknown rbac {rbac!r}")
+    cluster.store.create(
+        kinds.CLUSTER_ROLE_BINDINGS,
+        {
+            "metadata": {"name": "must-gather-api-cluster-admin"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": SERVICE_NAMESPACE}
+            ],
+        },
+    )
+
+
+async def _serve_kubesim(state_dir: Path, faults: list[str], rbac: str) -> None:
     from kubesim.cluster import Cluster, ClusterOptions
     from must_gather_api.cli.demo import (
-        SERVICE_ACCOUNT,
-        SERVICE_NAMESPACE,
         provision_service_account,
     )
 
@@ -274,25 +314,7 @@ async def _serve_kubesim(state_dir: Path, faults: list[str]) -> None:
     options = ClusterOptions(state_dir=state_dir / "cluster", faults=faults)
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state_dir)
-        # GATHER_CREDENTIALS=service gathers with the service's own account.
-        cluster.store.create(
-            kinds.CLUSTER_ROLE_BINDINGS,
-            {
-                "metadata": {"name": "must-gather-api-cluster-admin"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "cluster-admin",
-                },
-                "subjects": [
-                    {
-                        "kind": "ServiceAccount",
-                        "name": SERVICE_ACCOUNT,
-                        "namespace": SERVICE_NAMESPACE,
-                    }
-                ],
-            },
-        )
+        _grant(cluster, rbac)
         info = {
             "url": cluster.url,
             "ca": str(cluster.ca_file),
@@ -313,8 +335,9 @@ def main(argv: list[str]) -> int:
     kubesim = commands.add_parser("kubesim")
     kubesim.add_argument("state_dir", type=Path)
     kubesim.add_argument("--fault", action="append", default=[])
+    kubesim.add_argument("--rbac", default="admin")
     args = parser.parse_args(argv)
-    asyncio.run(_serve_kubesim(args.state_dir, args.fault))
+    asyncio.run(_serve_kubesim(args.state_dir, args.fault, args.rbac))
     return 0
 
 

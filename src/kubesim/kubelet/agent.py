@@ -217,5 +217,5 @@ class Kubelet:
         pod, worker = self._worker(namespace, name)
         container = resolve_container(pod, container)
         if worker is None:
-            return static_log(pod, container)
+            return static_log(pod, container, previous=previous)
         return worker.log_source(container, previous=previous)

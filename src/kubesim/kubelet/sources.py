@@ -29,9 +29,25 @@ class LogSource:
         self.records = records
 
 
-def static_log(pod: dict[str, Any], container: str) -> LogSource:
-    """The log of a pod kubesim does not run, from its annotations."""
+def static_log(pod: dict[str, Any], container: str, *, previous: bool = False) -> LogSource:
+    """The log of a pod kubesim does not run, from its annotations. Its previous log is the
+    same text when the status says the container restarted; otherwise, as the kubelet says,
+    there is none."""
     annotations = pod["metadata"].get("annotations") or {}
+    if previous:
+        statuses = [
+            *((pod.get("status") or {}).get("containerStatuses") or []),
+            *((pod.get("status") or {}).get("initContainerStatuses") or []),
+        ]
+        restarts = max(
+            (int(s.get("restartCount") or 0) for s in statuses if s.get("name") == container),
+            default=0,
+        )
+        if restarts < 1:
+            name = pod["metadata"]["name"]
+            raise BadRequest(
+                f'previous terminated container "{container}" in pod "{name}" not found'
+            )
     text = annotations.get(f"{LOG_ANNOTATION}.{container}", annotations.get(LOG_ANNOTATION))
     return LogSource(None, None, annotation_records(str(text or "")))
 

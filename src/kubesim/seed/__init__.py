@@ -22,17 +22,23 @@ from kubesim.seed.faults import fault_objects
 from kubesim.seed.forklift import forklift_objects
 from kubesim.seed.objects import LOG_ANNOTATION, STATIC_ANNOTATION, Clock, log_annotation
 from kubesim.seed.openshift import OPENSHIFT_NAMESPACES, openshift_objects
+from kubesim.seed.sensitive import enrich_nodes, sensitive_objects
 
 __all__ = ["LOG_ANNOTATION", "STATIC_ANNOTATION", "log_annotation", "seed_objects"]
 
 
 def seed_objects(
-    *, openshift: bool, now: datetime | None = None, faults: bool = False
+    *,
+    openshift: bool,
+    now: datetime | None = None,
+    faults: bool = False,
+    sensitive: bool = False,
 ) -> list[tuple[Kind, dict[str, Any]]]:
     """Objects in creation order: namespaces come before what they hold.
 
     ``now`` anchors every timestamp (heartbeats, events, log lines); default: the present.
-    ``faults`` adds the known faults of ``kubesim.seed.faults`` (OpenShift only).
+    ``faults`` adds the known faults of ``kubesim.seed.faults`` (OpenShift only);
+    ``sensitive`` the data a shared archive must not carry (``kubesim.seed.sensitive``).
     """
     clock = Clock(now or datetime.now(UTC))
     names = list(PLAIN_NAMESPACES) + (list(OPENSHIFT_NAMESPACES) if openshift else [])
@@ -45,4 +51,7 @@ def seed_objects(
         found += forklift_objects(clock)
         if faults:
             found += fault_objects(clock)
+    if sensitive:
+        enrich_nodes(found)
+        found += sensitive_objects(clock)
     return found

@@ -20,6 +20,7 @@ from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.settings import Settings
 
 
@@ -35,6 +36,8 @@ class Services:
     indexes: ArchiveIndexes
     kube_views: KubeViews
     cores: Cores
+    # The cluster, where one is configured (the Forklift picker lists Plans in it).
+    access: ClusterAccess | None = None
 
 
 def _services(request: Request) -> Services:

@@ -43,6 +43,9 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
         await services.authenticator.authenticate(authorization_of(request))
     counts = await services.store.count_by_status()
     body = services.metrics.render(
-        counts=counts, queued=services.runner.queue_depth, running=services.runner.running_count
+        counts=counts,
+        queued=services.runner.queue_depth,
+        running=services.runner.running_count,
+        leftovers=len(await services.store.leftover_namespaces()),
     )
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -23,6 +23,12 @@ class Metrics:
         self.running = Gauge(
             "must_gather_api_running", "Gatherings running now.", registry=self.registry
         )
+        self.leftover_namespaces = Gauge(
+            "must_gather_api_leftover_namespaces",
+            "Temporary namespaces of ended gatherings that the service could not delete "
+            "(their names: the LEFTOVER log line and each gathering's error-reason).",
+            registry=self.registry,
+        )
         self.created = Counter(
             "must_gather_api_gatherings_created", "Gatherings requested.", registry=self.registry
         )
@@ -45,9 +51,12 @@ class Metrics:
         failure = kind.value if kind is not None and gathering.status is Status.ERROR else ""
         self.durations.labels(status=gathering.status.value, failure=failure).observe(seconds)
 
-    def render(self, *, counts: dict[Status, int], queued: int, running: int) -> bytes:
+    def render(
+        self, *, counts: dict[Status, int], queued: int, running: int, leftovers: int = 0
+    ) -> bytes:
         for status, number in counts.items():
             self.gatherings.labels(status=status.value).set(number)
         self.queue_depth.set(queued)
         self.running.set(running)
+        self.leftover_namespaces.set(leftovers)
         return generate_latest(self.registry)

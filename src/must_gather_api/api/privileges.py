@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from must_gather_api import parameters
 from must_gather_api.api.schemas import GatheringRequest
 from must_gather_api.auth.base import Authenticator, Caller
-from must_gather_api.errors import Forbidden
-from must_gather_api.settings import GatherCredentials, Permission, Settings
+from must_gather_api.errors import Forbidden, InvalidParameter
+from must_gather_api.settings import GatherCredentials, Permission, RedactionMode, Settings
 
 _ADMINS = "only callers with the admin permission (AUTH_ADMIN_*) may set it"
 
@@ -70,6 +70,7 @@ async def check(
 ) -> None:
     """Raise Forbidden naming the first parameter this caller may not use."""
     _check_server(asked, caller, settings)
+    _check_redaction(asked, caller, settings)
     if caller.is_admin or settings.gather_credentials is not GatherCredentials.SERVICE:
         return
     for key, given in (
@@ -104,6 +105,22 @@ async def check(
                 f"run-namespace: user {caller.user!r} may not create pods in namespace "
                 f"{asked.run_namespace!r}, so the service will not run there for them"
             )
+
+
+def _check_redaction(asked: GatheringRequest, caller: Caller, settings: Settings) -> None:
+    mode = settings.redaction
+    if asked.redact and mode is RedactionMode.OFF:
+        raise InvalidParameter("redact", "this service does not redact archives (REDACTION=off)")
+    if not asked.keep_original:
+        return
+    if mode is RedactionMode.ALWAYS:
+        raise InvalidParameter(
+            "keep-original", "this service never keeps un-redacted archives (REDACTION=always)"
+        )
+    if not asked.redact:
+        raise InvalidParameter("keep-original", "only with redact: true")
+    if not caller.is_admin:
+        raise Forbidden(f"keep-original: {_ADMINS}")
 
 
 def _check_server(asked: GatheringRequest, caller: Caller, settings: Settings) -> None:

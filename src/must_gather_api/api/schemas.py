@@ -78,8 +78,20 @@ class GatheringRequest(BaseModel):
         description="Stop gathering when the volume is fuller than this percentage (default 70).",
     )
     keep: bool = Field(False, description="Keep the temporary namespace afterwards (debugging).")
+    redact: bool = Field(
+        False,
+        description="Serve an archive safe to share: addresses, MACs and the cluster's domain "
+        "obfuscated, Secrets and ConfigMaps left out (REDACTION_CONFIG). Refused when "
+        "REDACTION=off; always on when REDACTION=always.",
+    )
+    keep_original: bool = Field(
+        False,
+        alias="keep-original",
+        description="With redact, also keep the un-redacted archive (admin permission only; "
+        "never with REDACTION=always).",
+    )
 
-    @field_validator("all_images", "host_network", "keep", mode="before")
+    @field_validator("all_images", "host_network", "keep", "redact", "keep_original", mode="before")
     @classmethod
     def _form_booleans(cls, value: Any) -> Any:
         # The form encoding has only strings.
@@ -114,6 +126,7 @@ class GatheringRequest(BaseModel):
         fields = self.model_dump()
         fields["image"] = self.image or ("" if self.image_stream else defaults.image)
         fields["timeout"] = self.timeout or defaults.timeout
+        fields["redact"] = self.redact or defaults.redact
         return GatheringOptions.parse(fields)
 
 
@@ -158,6 +171,8 @@ class GatheringView(BaseModel):
     since_time: str = Field("", alias="since-time")
     volume_percentage: int | None = Field(None, alias="volume-percentage")
     keep: bool = False
+    redact: bool = Field(False, description="The served archive is redacted.")
+    keep_original: bool = Field(False, alias="keep-original")
 
 
 def timestamp(value: datetime | None) -> str:

@@ -18,13 +18,20 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
 from must_gather_api.archive.seekable import MemberWriter
+from must_gather_api.archive.transforming import (
+    Entry,
+    MemberTransform,
+    Opener,
+    plain,
+    transformed,
+)
 from must_gather_api.errors import ExecutionFailed, FailureKind
 
 _CHUNK = 1 << 20
@@ -98,12 +105,39 @@ def adopt(source: Path, destination: Path, *, partial: Path, limit: int | None) 
 
 
 def pack(
-    tree: Path, destination: Path, *, partial: Path, limit: int | None, top: str = "must-gather"
+    tree: Path,
+    destination: Path,
+    *,
+    partial: Path,
+    limit: int | None,
+    top: str = "must-gather",
+    transform: MemberTransform | None = None,
 ) -> Packed:
     """Pack ``tree`` as ``top/...`` (or as it is, when ``top`` is "") into a tar.gz at
-    ``destination``, indexing each member as it is written."""
-    entries = 0
+    ``destination``, through ``transform`` (a redaction) when one is given: the index then
+    describes the transformed archive."""
+    return write_archive(
+        _entries(tree), destination, partial=partial, limit=limit, top=top, transform=transform
+    )
+
+
+def write_archive(
+    entries: Iterable[Entry],
+    destination: Path,
+    *,
+    partial: Path,
+    limit: int | None,
+    top: str,
+    transform: MemberTransform | None = None,
+) -> Packed:
+    """Write ``entries`` as a tar.gz of independent gzip members, with its index."""
+    written = 0
     indexed = IndexBuilder()
+    members = (
+        plain(entries, top=top)
+        if transform is None
+        else transformed(entries, transform, top=top, spool_dir=partial.parent)
+    )
     try:
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
@@ -114,10 +148,9 @@ def pack(
                 # tarfile copies in 16 KiB pieces by default; 1 MiB pieces let isal compress
                 # (without the GIL) long enough that the event loop is not starved.
                 tar.copybufsize = _CHUNK
-                for path, info in _entries(tree, top):
-                    if info.isreg():
-                        with path.open("rb") as content:
-                            tar.addfile(info, content)
+                for info, content in members:
+                    if content is not None:
+                        tar.addfile(info, content)
                         # The data ends at the tar's offset, before padding to a block.
                         padded = -(-info.size // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
                         info.offset_data = tar.offset - padded
@@ -126,7 +159,7 @@ def pack(
                     indexed.add(info)
                     # tarfile keeps every member it wrote; a million of them is ~0.5 GiB.
                     tar.members.clear()
-                    entries += 1
+                    written += 1
             compressed.close()
             raw.flush()
             os.fsync(raw.fileno())
@@ -137,26 +170,29 @@ def pack(
     return Packed(
         size=counted.size,
         sha256=counted.digest.hexdigest(),
-        entries=entries,
+        entries=written,
         index=indexed.build(compressed.checkpoints, destination),
     )
 
 
-def _entries(tree: Path, top: str) -> Iterator[tuple[Path, tarfile.TarInfo]]:
+def _entries(tree: Path) -> Iterator[Entry]:
     """Each entry as the walk finds it: none is kept, so a million files cost no memory."""
-    if top:
-        root_info = tarfile.TarInfo(top)
-        root_info.type = tarfile.DIRTYPE
-        root_info.mode = 0o755
-        yield tree, root_info
-    prefix = f"{top}/" if top else ""
+    root_info = tarfile.TarInfo("")
+    root_info.type = tarfile.DIRTYPE
+    root_info.mode = 0o755
+    yield Entry("", root_info)
     for directory, dirs, files in os.walk(tree):
         dirs.sort()
         for name in sorted(dirs) + sorted(files):
             path = Path(directory, name)
-            info = _info(path, f"{prefix}{path.relative_to(tree).as_posix()}")
+            relative = path.relative_to(tree).as_posix()
+            info = _info(path, relative)
             if info is not None:
-                yield path, info
+                yield Entry(relative, info, _opener(path) if info.isreg() else None)
+
+
+def _opener(path: Path) -> Opener:
+    return lambda: path.open("rb")
 
 
 def _info(path: Path, arcname: str) -> tarfile.TarInfo | None:

@@ -23,7 +23,7 @@ import typer
 
 from must_gather_api.client import following
 from must_gather_api.client.api import Api, Gathering
-from must_gather_api.client.connection import SERVER_VARIABLE, TOKEN_VARIABLE
+from must_gather_api.client.connection import CA_FILE_VARIABLE, SERVER_VARIABLE, TOKEN_VARIABLE
 from must_gather_api.client.errors import ClientError, GatheringFailed, Interrupted, Refused
 from must_gather_api.client.rendering import Format
 from must_gather_api.client.session import Session, fail, request_body
@@ -54,7 +54,9 @@ CaFileOption = Annotated[
     Path | None,
     typer.Option(
         "--ca-file",
-        help="CA bundle (PEM) that signed the server's certificate.",
+        envvar=CA_FILE_VARIABLE,
+        help=f"CA bundle (PEM) that signed the server's certificate "
+        f"(default: ${CA_FILE_VARIABLE}).",
         rich_help_panel=PANEL,
         show_default=False,
     ),
@@ -184,6 +186,12 @@ def run(
     save: Annotated[
         bool, typer.Option("--download", help="Save the archive when it ends (implies --wait).")
     ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="An archive safe to share: addresses, MACs, domains obfuscated."
+        ),
+    ] = False,
     path: PathOption = None,
     *,
     connection: Connection,
@@ -204,6 +212,7 @@ def run(
             name=name,
             since=since,
             command=command or [],
+            redact=redact,
         )
         gathering = session.call(lambda api: api.create(body))
         save = save or path is not None

@@ -52,6 +52,28 @@ def provision_service_account(cluster: Cluster, directory: Path) -> Path:
             ],
         },
     )
+    # deploy/base/namespace-reader.yaml: enough to tell which recorded namespaces remain.
+    cluster.store.create(
+        kinds.CLUSTER_ROLES,
+        {
+            "metadata": {"name": "must-gather-api-namespace-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}],
+        },
+    )
+    cluster.store.create(
+        kinds.CLUSTER_ROLE_BINDINGS,
+        {
+            "metadata": {"name": "must-gather-api-namespace-reader"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "must-gather-api-namespace-reader",
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": SERVICE_NAMESPACE}
+            ],
+        },
+    )
     token = cluster.users.token_for_service_account(SERVICE_NAMESPACE, SERVICE_ACCOUNT)
     return cluster.write_kubeconfig(directory / "service.kubeconfig", token=token)
 
@@ -111,8 +133,9 @@ Try, in another terminal:
   curl -s {auth} {url}/must-gather/1/summary       # what is wrong in the cluster
   must-gather-api summary 1 --server {url} --token {ADMIN_TOKEN}
   # the archive as a read-only cluster (over HTTPS: kubectl sends no token over HTTP)
-  must-gather-api kubeconfig 1 --server {secure} --ca-file {ca} \\
-       --token {ADMIN_TOKEN} > g1.kubeconfig
+  export MUST_GATHER_API_URL={secure} MUST_GATHER_API_TOKEN={ADMIN_TOKEN} \\
+         MUST_GATHER_API_CA_FILE={ca}
+  must-gather-api kubeconfig 1 > g1.kubeconfig    # a file: kubectl reads it twice
   kubectl --kubeconfig g1.kubeconfig get pods -A
 
 Stop with Ctrl-C.
@@ -128,9 +151,10 @@ async def _serve_quietly(server: uvicorn.Server) -> None:
 async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bool) -> None:
     state = state_dir or Path(tempfile.mkdtemp(prefix="must-gather-api-demo-"))
     state.mkdir(parents=True, exist_ok=True)
-    # The known faults too, so that a gathering's summary has something to say.
+    # The known faults too, so that a gathering's summary has something to say; nodes with DNS
+    # names and MACs and logs with addresses: what `"redact": true` removes.
     options = ClusterOptions(
-        state_dir=state / "kubesim", openshift=openshift, seed_faults=openshift
+        state_dir=state / "kubesim", openshift=openshift, seed_faults=openshift, seed_sensitive=True
     )
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state)

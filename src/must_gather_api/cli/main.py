@@ -107,6 +107,63 @@ def demo(
         pass
 
 
+@app.command()
+def redact(
+    source: Annotated[
+        Path, typer.Argument(help="A must-gather archive (tar, tar.gz...) or directory.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The redacted tar.gz to write.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "-c",
+            "--config",
+            help="must-gather-clean configuration (YAML); default: IPs, MACs, the cluster's "
+            "domain; Secrets, ConfigMaps, CSRs and MachineConfigs left out.",
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("-r", "--report", help="Where the report goes (default: OUTPUT.report.yaml)."),
+    ] = None,
+) -> None:
+    """Redact a local must-gather, offline: the same cleaning as a gathering's `redact`.
+
+    The report maps every replacement back to the real value: keep it, do not share it.
+    Read back with --config, it reproduces the same replacements.
+    """
+    from must_gather_api.archive.index import IndexUnreadable
+    from must_gather_api.gatherings.redacting import redact as redact_source
+    from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
+
+    try:
+        rules = load_config_file(config, name="--config") if config else DEFAULT_CONFIG
+    except ConfigurationError as e:
+        typer.echo(f"must-gather-api: {e.message}", err=True)
+        raise typer.Exit(2) from e
+    if not source.exists():
+        typer.echo(f"must-gather-api: {source} does not exist", err=True)
+        raise typer.Exit(2)
+    report_path = report or output.with_name(output.name + ".report.yaml")
+    try:
+        made = redact_source(
+            source,
+            output,
+            partial=output.with_name(output.name + ".partial"),
+            limit=None,
+            config=rules,
+            report=report_path,
+            top=source.resolve().name if source.is_dir() else "must-gather",
+        )
+    except (IndexUnreadable, OSError) as e:
+        typer.echo(f"must-gather-api: {source} cannot be redacted: {e}", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(
+        f"{output}: {made.packed.entries} members, {made.report.replaced} replacements, "
+        f"{len(made.report.omissions)} files left out; report (private): {report_path}"
+    )
+
+
 @app.command("settings")
 def show_settings(
     markdown: Annotated[bool, typer.Option(help="As a Markdown table.")] = False,

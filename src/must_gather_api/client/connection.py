@@ -23,6 +23,7 @@ from must_gather_api.client.errors import UsageError
 
 SERVER_VARIABLE = "MUST_GATHER_API_URL"
 TOKEN_VARIABLE = "MUST_GATHER_API_TOKEN"  # noqa: S105 (a variable name)
+CA_FILE_VARIABLE = "MUST_GATHER_API_CA_FILE"
 REQUEST_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 
 

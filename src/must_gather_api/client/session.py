@@ -34,6 +34,7 @@ def request_body(
     name: str,
     since: str,
     command: list[str],
+    redact: bool = False,
 ) -> dict[str, Any]:
     """The POST body: only what was given; the first image is `image`, the rest `images`."""
     body: dict[str, Any] = {
@@ -44,6 +45,7 @@ def request_body(
         "timeout": timeout,
         "since": since,
         "command": shlex.join(command) if command else "",
+        "redact": redact,
     }
     if len(images) > 1:
         body["images"] = images[1:]

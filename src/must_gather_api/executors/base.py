@@ -46,6 +46,18 @@ class Credentials:
     __str__ = __repr__
 
 
+class NamespaceLedger(Protocol):
+    """Where a gathering's temporary namespaces are written down before they are asked for
+    and crossed out once deleted: a namespace the cluster keeps is never one whose name the
+    service lost (a crash, an account that may not list namespaces)."""
+
+    async def creating(self, name: str) -> None: ...
+
+    async def removed(self, name: str) -> None: ...
+
+    async def recorded(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class Job:
     """One gathering as an executor sees it: its validated, typed options, no strings to
@@ -56,6 +68,7 @@ class Job:
     timeout: timedelta
     options: GatheringOptions = field(default_factory=GatheringOptions)
     credentials: Credentials | None = None
+    ledger: NamespaceLedger | None = None
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from must_gather_api.archive import background, index, packing, vetting
 from must_gather_api.archive.naming import archive_name
 from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Failure, Outcome
-from must_gather_api.gatherings import summaries
+from must_gather_api.gatherings import redacting, summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.reasons import public_reason
+from must_gather_api.redaction import DEFAULT_CONFIG, RedactionConfig, RedactionReport
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,18 @@ def _has_data(tree: Path) -> bool:
     return tree.is_dir() and any(tree.iterdir())
 
 
+@dataclass(frozen=True)
+class Redaction:
+    config: RedactionConfig
+    keep_original: bool = False
+
+
+@dataclass(frozen=True)
+class Made:
+    packed: packing.Packed
+    report: RedactionReport | None = None
+
+
 async def _make_archive(
     layout: Layout,
     gathering_id: int,
@@ -39,30 +54,76 @@ async def _make_archive(
     filename: str,
     limit: int | None,
     max_entries: int | None,
-) -> packing.Packed | None:
+    redaction: Redaction | None,
+) -> Made | None:
     tree = layout.work_dir(gathering_id)
     if not await asyncio.to_thread(_has_data, tree):
         return None
     destination = layout.archive(gathering_id)
     partial = layout.partial_archive(gathering_id)
     own = await background.run(packing.find_packed_archive, tree, filename)
-    if own is None:
-        packed = await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
-    else:
-        served = await vetting.serve_own(
-            own,
-            tree,
-            destination,
-            partial=partial,
-            scratch=layout.repack_dir(gathering_id),
-            limit=limit,
-            max_entries=max_entries,
+    if own is not None:
+        made = await _served_own(layout, gathering_id, own, output, limit, max_entries, redaction)
+    elif redaction is None:
+        made = Made(
+            await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
         )
-        if served.note:
-            output.line(f"[must-gather-api] {served.note}")
-        packed = served.packed
-    await background.run(_write_index, layout, gathering_id, packed)
-    return packed
+    else:
+        if redaction.keep_original:
+            original = layout.original_archive(gathering_id)
+            await background.run(packing.pack, tree, original, partial=partial, limit=limit)
+        made = await _redacted(layout, gathering_id, tree, redaction, limit=limit)
+    await background.run(_write_index, layout, gathering_id, made.packed)
+    return made
+
+
+async def _served_own(
+    layout: Layout,
+    gathering_id: int,
+    own: Path,
+    output: OutputLog,
+    limit: int | None,
+    max_entries: int | None,
+    redaction: Redaction | None,
+) -> Made:
+    """The image's own archive, vetted; redacted from the vetted copy when asked."""
+    destination = layout.archive(gathering_id)
+    served = await vetting.serve_own(
+        own,
+        layout.work_dir(gathering_id),
+        destination,
+        partial=layout.partial_archive(gathering_id),
+        scratch=layout.repack_dir(gathering_id),
+        limit=limit,
+        max_entries=max_entries,
+    )
+    if served.note:
+        output.line(f"[must-gather-api] {served.note}")
+    if redaction is None:
+        return Made(served.packed)
+    # Only the vetted archive is read again, to be re-packed redacted.
+    original = layout.original_archive(gathering_id)
+    await asyncio.to_thread(os.replace, destination, original)
+    try:
+        return await _redacted(layout, gathering_id, original, redaction, limit=limit)
+    finally:
+        if not redaction.keep_original:
+            await asyncio.to_thread(original.unlink, missing_ok=True)
+
+
+async def _redacted(
+    layout: Layout, gathering_id: int, source: Path, redaction: Redaction, *, limit: int | None
+) -> Made:
+    redacted = await background.run(
+        redacting.redact,
+        source,
+        layout.archive(gathering_id),
+        partial=layout.partial_archive(gathering_id),
+        limit=limit,
+        config=redaction.config,
+        report=layout.redaction_report(gathering_id),
+    )
+    return Made(redacted.packed, redacted.report)
 
 
 def _write_index(layout: Layout, gathering_id: int, packed: packing.Packed) -> None:
@@ -107,32 +168,58 @@ async def finish(
     archive_filename: str,
     max_archive_bytes: int | None,
     max_archive_entries: int | None = None,
+    redaction: RedactionConfig | None = None,
 ) -> tuple[Gathering, Outcome]:
     """The record as it ends, and the outcome with the archive's own failure, if any (only
     when the gathering itself did not fail: its reason is the one worth reading)."""
-    packed: packing.Packed | None = None
+    made: Made | None = None
+    options = gathering.request
+    # A gathering accepted with redact is redacted whatever the settings are now.
+    redacted = (
+        Redaction(redaction or DEFAULT_CONFIG, keep_original=options.keep_original)
+        if options.redact
+        else None
+    )
     try:
-        packed = await _make_archive(
+        made = await _make_archive(
             layout,
             gathering.id,
             output,
             filename=archive_filename,
             limit=max_archive_bytes,
             max_entries=max_archive_entries,
+            redaction=redacted,
         )
     except packing.ArchiveTooLarge as e:
         outcome = _unless_failed(outcome, Failure.of(e))
+    except index.IndexUnreadable as e:
+        # Never served unredacted: a redacted gathering without its redaction has no archive.
+        log.warning("gathering %d: %s", gathering.id, e)
+        outcome = _unless_failed(
+            outcome,
+            Failure(
+                FailureKind.STORAGE,
+                "the image's archive could not be redacted: it is not a readable tar",
+            ),
+        )
     except OSError as e:
         log.warning("gathering %d: %s", gathering.id, e)
         outcome = _unless_failed(outcome, Failure(FailureKind.STORAGE, _disk_error(e)))
     finally:
         await background.run(layout.remove_work, gathering.id)
-    if packed is None:
+    packed = made.packed if made else None
+    if made is None or packed is None:
         await asyncio.to_thread(layout.remove_archive, gathering.id)
         outcome = _unless_failed(outcome, Failure(FailureKind.NO_DATA, NO_DATA))
         reason = outcome.error_reason
         output.line(f"[must-gather-api] no archive: {reason}")
     else:
+        if made.report is not None:
+            output.line(
+                f"[must-gather-api] redacted: {made.report.replaced} replacements, "
+                f"{len(made.report.omissions)} files left out (the report: "
+                f"GET /must-gather/{gathering.id}/redaction-report, admins only)"
+            )
         output.line(f"[must-gather-api] archive ready: {packed.size} bytes, sha256 {packed.sha256}")
         await _analyze(layout, gathering.id, output)
     reason = outcome.error_reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from must_gather_api.executors.base import Credentials, Job
+from must_gather_api.executors.base import Credentials, Job, NamespaceLedger
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Gathering
 
@@ -11,7 +11,13 @@ class NoTimeout(ValueError):
     """A record without a timeout: the API always fills one in, so it was not made there."""
 
 
-def job_for(gathering: Gathering, *, layout: Layout, credentials: Credentials | None) -> Job:
+def job_for(
+    gathering: Gathering,
+    *,
+    layout: Layout,
+    credentials: Credentials | None,
+    ledger: NamespaceLedger | None = None,
+) -> Job:
     """The record's options were validated and parsed when it was made or loaded."""
     options = gathering.request
     if options.timeout is None:
@@ -22,4 +28,5 @@ def job_for(gathering: Gathering, *, layout: Layout, credentials: Credentials | 
         timeout=options.timeout.value,
         options=options,
         credentials=credentials,
+        ledger=ledger,
     )

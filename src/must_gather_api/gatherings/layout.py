@@ -8,6 +8,8 @@
     <data_dir>/gatherings/<id>/summary.json    the findings of analysis over it
     <data_dir>/gatherings/<id>/summary.brief.json  their counts, for the gathering object
     <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
+    <data_dir>/gatherings/<id>/redaction-report.yaml  what redaction replaced (admins only)
+    <data_dir>/gatherings/<id>/archive.original  the un-redacted archive, when kept
 
 Paths are derived from the id and never stored or shown, so no response can reveal
 the filesystem and a record cannot point outside DATA_DIR.
@@ -56,6 +58,12 @@ class Layout:
         """Where an image's own archive is unpacked to be packed again safely."""
         return self.directory(gathering_id) / "repack"
 
+    def redaction_report(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "redaction-report.yaml"
+
+    def original_archive(self, gathering_id: int) -> Path:
+        return self.directory(gathering_id) / "archive.original"
+
     def prepare(self, gathering_id: int) -> Path:
         """A fresh, empty directory for a new gathering (blocking: call off the loop)."""
         directory = self.directory(gathering_id)
@@ -82,6 +90,8 @@ class Layout:
         self.archive_index(gathering_id).unlink(missing_ok=True)
         self.summary(gathering_id).unlink(missing_ok=True)
         self.summary_brief(gathering_id).unlink(missing_ok=True)
+        self.redaction_report(gathering_id).unlink(missing_ok=True)
+        self.original_archive(gathering_id).unlink(missing_ok=True)
 
     def existing_ids(self) -> set[int]:
         """Ids that have a directory (blocking: call off the loop)."""

@@ -22,11 +22,13 @@ from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, F
 from must_gather_api.gatherings import finishing
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.ledger import StoredLedger
 from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.reasons import UNEXPECTED, public_reason
+from must_gather_api.redaction import RedactionConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class RunnerOptions:
     archive_filename: str = "must-gather.tar.gz"
     max_archive_bytes: int | None = None
     max_archive_entries: int | None = None
+    redaction: RedactionConfig | None = None  # for gatherings asking for redact
 
 
 @dataclass
@@ -201,7 +204,12 @@ class Runner:
     async def _execute(
         self, gathering: Gathering, credentials: Credentials | None, *, recover: bool
     ) -> None:
-        job = job_for(gathering, layout=self._layout, credentials=credentials)
+        job = job_for(
+            gathering,
+            layout=self._layout,
+            credentials=credentials,
+            ledger=StoredLedger(self._store, gathering.id),
+        )
         limit = job.timeout + self._options.timeout_margin
         self._idle.clear()
         async with OutputLog(
@@ -228,6 +236,7 @@ class Runner:
                     archive_filename=self._options.archive_filename,
                     max_archive_bytes=self._options.max_archive_bytes,
                     max_archive_entries=self._options.max_archive_entries,
+                    redaction=self._options.redaction,
                 )
                 # Before the runner counts as idle: a stop cancels the workers then.
                 if self._on_finished is not None:

@@ -29,7 +29,7 @@ from must_gather_api.gatherings.records import (
     loaded_request,
     stored_request,
 )
-from must_gather_api.gatherings.tables import GatheringRow
+from must_gather_api.gatherings.tables import GatheringRow, NamespaceRow
 from must_gather_api.parameters import GatheringOptions
 
 log = logging.getLogger(__name__)
@@ -290,6 +290,44 @@ class GatheringStore:
             )
         async with self._guard("list finished gatherings"), self._sessions() as session:
             return [_record(row) for row in await session.scalars(query)]
+
+    # -- the namespaces gatherings create (``executors.base.NamespaceLedger``) ------------
+
+    async def record_namespace(self, gathering_id: int, name: str) -> None:
+        async with self._guard("record a namespace"), self._sessions() as session:
+            if await session.get(NamespaceRow, name) is None:
+                session.add(NamespaceRow(name=name, gathering_id=gathering_id, recorded_at=now()))
+            await session.commit()
+
+    async def forget_namespace(self, name: str) -> None:
+        async with self._guard("forget a namespace"), self._sessions() as session:
+            await session.execute(delete(NamespaceRow).where(NamespaceRow.name == name))
+            await session.commit()
+
+    async def recorded_namespaces(
+        self, gathering_id: int | None = None
+    ) -> tuple[tuple[int, str], ...]:
+        """(gathering, namespace) of every namespace recorded and not seen deleted."""
+        query = select(NamespaceRow.gathering_id, NamespaceRow.name).order_by(NamespaceRow.name)
+        if gathering_id is not None:
+            query = query.where(NamespaceRow.gathering_id == gathering_id)
+        async with self._guard("list recorded namespaces"), self._sessions() as session:
+            return tuple((row[0], row[1]) for row in await session.execute(query))
+
+    async def leftover_namespaces(self) -> tuple[tuple[int, str], ...]:
+        """Recorded namespaces of gatherings that are over (or whose record is gone): each
+        is still in the cluster unless the service saw it deleted."""
+        query = (
+            select(NamespaceRow.gathering_id, NamespaceRow.name)
+            .outerjoin(GatheringRow, GatheringRow.id == NamespaceRow.gathering_id)
+            .where(
+                GatheringRow.id.is_(None)
+                | GatheringRow.status.in_([Status.COMPLETED.value, Status.ERROR.value])
+            )
+            .order_by(NamespaceRow.name)
+        )
+        async with self._guard("list leftover namespaces"), self._sessions() as session:
+            return tuple((row[0], row[1]) for row in await session.execute(query))
 
     @asynccontextmanager
     async def _guard(self, action: str) -> AsyncIterator[None]:

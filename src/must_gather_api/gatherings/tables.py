@@ -1,4 +1,5 @@
-"""The SQL table of gatherings. Only ``store`` and the migrations use it."""
+"""The SQL tables of gatherings and of the namespaces they made. Only ``store`` and the
+migrations use them."""
 
 from __future__ import annotations
 
@@ -44,3 +45,15 @@ class GatheringRow(Base):
     archive_sha256: Mapped[str] = mapped_column(String(64), default="")
     archive_removed: Mapped[str] = mapped_column(Text, default="")
     requested_by: Mapped[str] = mapped_column(Text, default="")
+
+
+class NamespaceRow(Base):
+    """A temporary namespace a gathering is about to create or has created; the row goes
+    once the namespace is deleted (or was never made). Not tied to the gathering's row: a
+    record removed by cleanup must not take the only trace of a namespace with it."""
+
+    __tablename__ = "cluster_namespaces"
+
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    gathering_id: Mapped[int] = mapped_column(Integer, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -59,6 +59,8 @@ NEWER_FIELDS = (
     "since_time",
     "volume_percentage",
     "keep",
+    "redact",
+    "keep_original",
 )
 """The parameters added since the old service, in the order the API shows them."""
 
@@ -111,7 +113,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "since": since,
     "since_time": since_time,
 }
-_FLAGS = ("all_images", "host_network", "keep")
+_FLAGS = ("all_images", "host_network", "keep", "redact", "keep_original")
 
 
 def check(name: str, value: Any) -> Any:
@@ -158,6 +160,10 @@ class GatheringOptions:
     since_time: Parsed[datetime] | None = None
     volume_percentage: int | None = None
     keep: bool = False
+    # The served archive is redacted (REDACTION, REDACTION_CONFIG); with keep_original the
+    # un-redacted one is kept too, for the admin permission only.
+    redact: bool = False
+    keep_original: bool = False
 
     @classmethod
     def parse(cls, fields: Mapping[str, Any]) -> GatheringOptions:

@@ -435,3 +435,29 @@ async def test_errors_after_the_store_is_closed_are_store_unavailable(tmp_path: 
 )
 def test_engine_name_hides_credentials(url: str, shown: str) -> None:
     assert engine_name(url) == shown
+
+
+@pytest.mark.asyncio
+async def test_namespaces_are_recorded_forgotten_and_reported_when_their_gathering_is_over(
+    store: GatheringStore,
+) -> None:
+    running = await store.create(GatheringOptions())
+    ended = await store.create(GatheringOptions())
+    await store.update(running.id, status=Status.INPROGRESS)
+    await store.update(ended.id, status=Status.ERROR, error_reason="interrupted")
+    await store.record_namespace(running.id, "openshift-must-gather-aaaaa")
+    await store.record_namespace(ended.id, "openshift-must-gather-bbbbb")
+    await store.record_namespace(ended.id, "openshift-must-gather-bbbbb")  # twice is once
+    await store.record_namespace(999, "openshift-must-gather-ccccc")  # its record is gone
+    assert await store.recorded_namespaces(ended.id) == ((ended.id, "openshift-must-gather-bbbbb"),)
+    assert len(await store.recorded_namespaces()) == 3
+    # A running gathering's namespace is in use, not left over.
+    assert await store.leftover_namespaces() == (
+        (ended.id, "openshift-must-gather-bbbbb"),
+        (999, "openshift-must-gather-ccccc"),
+    )
+    await store.delete(ended.id)  # removing the record keeps the only trace of its namespace
+    assert len(await store.leftover_namespaces()) == 2
+    await store.forget_namespace("openshift-must-gather-bbbbb")
+    await store.forget_namespace("openshift-must-gather-unknown")
+    assert await store.leftover_namespaces() == ((999, "openshift-must-gather-ccccc"),)

@@ -90,6 +90,8 @@ WIRE_KEYS: dict[str, st.SearchStrategy[Any]] = {
     "since-time": MOMENT,
     "volume-percentage": st.integers(1, 100),
     "keep": st.booleans(),
+    "redact": st.booleans(),
+    "keep-original": st.booleans(),
 }
 WIRE = st.fixed_dictionaries({}, optional=WIRE_KEYS)
 

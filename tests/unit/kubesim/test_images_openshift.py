@@ -38,6 +38,10 @@ async def test_gather_writes_the_inspect_tree(tmp_path: Path, fake_api: Served) 
         "namespaces/openshift-etcd/core/pods.yaml",
         "namespaces/openshift-etcd/core/events.yaml",
         "namespaces/openshift-etcd/core/configmaps.yaml",
+        "namespaces/openshift-etcd/core/endpoints.yaml",
+        "namespaces/openshift-etcd/apps/replicasets.yaml",
+        "namespaces/openshift-etcd/batch/jobs.yaml",
+        "namespaces/openshift-etcd/policy/poddisruptionbudgets.yaml",
         "namespaces/openshift-etcd/pods/etcd-master-0/etcd-master-0.yaml",
         "timestamp",
     ):
@@ -46,6 +50,15 @@ async def test_gather_writes_the_inspect_tree(tmp_path: Path, fake_api: Served) 
     assert node["kind"] == "Node" and node["apiVersion"] == "v1"
     pods = load(out / "namespaces/openshift-etcd/core/pods.yaml")
     assert pods["kind"] == "PodList"
+    # The config.openshift.io list files omg reads, beside the per-object files.
+    config = out / "cluster-scoped-resources/config.openshift.io"
+    operators = load(config / "clusteroperators.yaml")
+    assert operators["kind"] == "ClusterOperatorList"
+    names = sorted(o["metadata"]["name"] for o in operators["items"])
+    assert names == sorted(p.stem for p in (config / "clusteroperators").glob("*.yaml"))
+    assert len(names) > 1 and {o["kind"] for o in operators["items"]} == {"ClusterOperator"}
+    versions = load(config / "clusterversions.yaml")
+    assert [v["metadata"]["name"] for v in versions["items"]] == ["version"]
     log = out / "namespaces/openshift-etcd/pods/etcd-master-0/etcd/etcd/logs/current.log"
     lines = log.read_text().splitlines()
     assert len(lines) == 4 and "starting member" in lines[0]
@@ -74,7 +87,8 @@ async def test_secret_values_never_reach_the_output(tmp_path: Path, fake_api: Se
         {
             "metadata": secrets["items"][0]["metadata"],
             "type": "Opaque",
-            "data": {"tls.key": "24 bytes long"},
+            # oc's elision: "16 bytes long" (the decoded length), base64-encoded
+            "data": {"tls.key": "MTYgYnl0ZXMgbG9uZw=="},
         }
     ]
     for path in ran.out.rglob("*"):

@@ -62,6 +62,27 @@ def test_errors(store: Store) -> None:
         store.create(kinds.CONFIG_MAPS, {"metadata": {"name": "Bad_Name"}})
 
 
+@pytest.mark.parametrize(
+    ("labels", "wrong"),
+    [
+        ({"a": "-bad-"}, '"-bad-": a valid label must be an empty string'),
+        ({"a": "x" * 64}, "a valid label"),
+        ({"-a": "ok"}, '"-a": name part must consist'),
+        ({"Example.COM/a": "ok"}, '"Example.COM/a": name part'),
+    ],
+)
+def test_labels_are_validated_as_kube_apiserver_does(
+    store: Store, labels: dict[str, str], wrong: str
+) -> None:
+    with pytest.raises(Invalid) as invalid:
+        store.create(kinds.NAMESPACES, {"metadata": {"name": "n", "labels": labels}})
+    assert invalid.value.causes[0]["field"] == "metadata.labels"
+    assert wrong in str(invalid.value)
+    # What is allowed: prefixed keys, dots, underscores, empty values.
+    fine = {"example.com/a_b.c": "", "must-gather-api.io/instance": "My_value.1"}
+    store.create(kinds.NAMESPACES, {"metadata": {"name": "n", "labels": fine}})
+
+
 def test_replace_checks_resource_version(store: Store) -> None:
     created = store.create(kinds.PODS, _pod())
     created["metadata"]["labels"] = {"new": "1"}

@@ -126,8 +126,13 @@ class ClusterCalls:
         body: Any = None,
         retry: bool = True,
         deadline: float | None = None,
+        accept: str | None = None,
     ) -> Any:
-        """The decoded JSON answer, or ClusterCallFailed saying what could not be done."""
+        """The decoded JSON answer, or ClusterCallFailed saying what could not be done.
+        ``accept`` replaces the JSON Accept header (aggregated discovery asks for its own)."""
+        headers = dict(_JSON)
+        if accept is not None:
+            headers["Accept"] = accept
         params: list[tuple[str, Any]] = []
         for key, value in (query or {}).items():
             if isinstance(value, list):
@@ -140,7 +145,7 @@ class ClusterCalls:
                 path,
                 method,
                 query_params=params,
-                header_params=dict(_JSON),
+                header_params=headers,
                 body=body,
                 response_types_map={200: "object", 201: "object", 202: "object"},
                 auth_settings=["BearerToken"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from must_gather_api.executors.base import Output
+from must_gather_api.executors.kubernetes.last_lines import LastLines
 
 LOGS_FILE = "must-gather.logs"
 TIMESTAMP_FILE = "timestamp"
@@ -38,6 +39,7 @@ class Console:
         self._work_dir = work_dir
         self._file: TextIO | None = None
         self._lock = threading.Lock()
+        self.last_lines = LastLines()
 
     def open(self) -> None:
         """Blocking: creates the work dir and ``must-gather.logs``."""
@@ -72,6 +74,7 @@ class Console:
     def pod_line(self, pod: str, line: str) -> None:
         """A line of the gather container's log (it carries the kubelet's timestamp)."""
         self._output.line(f"[{pod}] POD {line}")
+        self.last_lines.add(pod, line)
 
     def _log(self, line: str) -> None:
         # Lines are short and the file is local: a thread per line would cost more.

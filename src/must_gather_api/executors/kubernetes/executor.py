@@ -124,7 +124,9 @@ class KubernetesExecutor:
                 self._calls(self._access.api_client(), deadline, console)
             )
             try:
-                found_namespaces, found_pods = await recovery.labelled(calls, job.gathering_id)
+                found_namespaces, found_pods = await recovery.labelled(
+                    calls, job.gathering_id, instance=self._settings.instance
+                )
             except ClusterCallFailed as e:
                 log.warning(
                     "gathering %d: cannot look for its pods: %s", job.gathering_id, e.reason
@@ -241,7 +243,13 @@ class KubernetesExecutor:
                 place = await namespaces.existing(calls, options.run_namespace)
             else:
                 try:
-                    place = await namespaces.create_temporary(calls, run.job.gathering_id, console)
+                    place = await namespaces.create_temporary(
+                        calls,
+                        run.job.gathering_id,
+                        console,
+                        instance=self._settings.instance,
+                        ledger=run.job.ledger,
+                    )
                 except namespaces.PlaceIncomplete as e:
                     self._own(run, e.place)
                     raise
@@ -260,7 +268,10 @@ class KubernetesExecutor:
             console,
             namespace=place.name,
             options=PodOptions.of(
-                run.job, has_master=targets.has_master, candidates=targets.candidates
+                run.job,
+                has_master=targets.has_master,
+                candidates=targets.candidates,
+                instance=self._settings.instance,
             ),
             delete_pods=not place.temporary and not options.keep,
         )
@@ -286,7 +297,7 @@ class KubernetesExecutor:
             run.calls,
             run.console,
             namespace=place.name,
-            options=PodOptions.of(run.job),
+            options=PodOptions.of(run.job, instance=self._settings.instance),
             delete_pods=not place.temporary and not options.keep,
         )
         failures: list[Failure] = []
@@ -329,6 +340,8 @@ class KubernetesExecutor:
             run.resources.callback(
                 run.console.out, f"keeping namespace/{place.name} as asked (keep)"
             )
+            if run.job.ledger is not None:  # kept on purpose: not a leftover to report
+                run.resources.push_async_callback(run.job.ledger.removed, place.name)
             return
         run.resources.push_async_callback(self._remove, run, place)
 
@@ -343,8 +356,10 @@ class KubernetesExecutor:
                     [place.name],
                     run.console,
                     timeout=self._timings.cleanup_timeout,
+                    instance=self._settings.instance,
                     gathering_id=run.job.gathering_id,
                     service=service,
+                    ledger=run.job.ledger,
                 )
 
         run.left.extend(await asyncio.shield(delete()))
@@ -356,17 +371,24 @@ class KubernetesExecutor:
         service = await resources.enter_async_context(self._service_calls(job, console))
         if service is None:
             return None
+        names = list(await job.ledger.recorded()) if job.ledger is not None else []
         try:
-            found_namespaces, _ = await recovery.labelled(service, job.gathering_id)
-        except ClusterCallFailed:
-            return None
-        if not found_namespaces:
+            found_namespaces, _ = await recovery.labelled(
+                service, job.gathering_id, instance=self._settings.instance
+            )
+            names += [n["metadata"]["name"] for n in found_namespaces]
+        except ClusterCallFailed as e:
+            # deploy/'s RBAC gives the service no list: the recorded names are what it has.
+            log.info("gathering %d: cannot list its namespaces: %s", job.gathering_id, e.reason)
+        if not names:
             return None
         return await recovery.abandon(
             service,
-            [n["metadata"]["name"] for n in found_namespaces],
+            list(dict.fromkeys(names)),
             console,
             timeout=self._timings.cleanup_timeout,
+            instance=self._settings.instance,
+            ledger=job.ledger,
         )
 
     def processor(

@@ -1,89 +1,45 @@
 """The local fallback (oc's ``BackupGathering``): a native ``oc adm inspect`` of
-clusterversions, clusteroperators with their related objects, and the namespace
-``openshift-cluster-version``, into ``inspect.local.<suffix>/``.
+clusterversions and clusteroperators with their related objects, then of the namespace
+``openshift-cluster-version``, into ``inspect.local.<suffix>/``, file for file as oc writes it.
 
-It runs when pods could not gather, so it asks the API server directly. Secrets are written
-with every value replaced by its length, as oc does. On plain Kubernetes (no
-config.openshift.io group) it says so and skips.
+Read from openshift/oc ``pkg/cli/admin/mustgather/mustgather.go: BackupGathering`` (two
+inspect runs into one folder, neither given ``--since``) and ``pkg/cli/admin/inspect/``:
+each run appends ``time.Now()`` to ``timestamp`` when it starts and when it ends and writes
+the aggregated discovery files; the first clusteroperator adds one list file per
+``config.openshift.io`` resource (``cluster-scoped-resources/config.openshift.io/<r>.yaml``)
+and per ``kubeapiserver.operator.openshift.io`` resource (under ``operator.openshift.io/``);
+each clusteroperator is written as an object and its ``status.relatedObjects`` followed
+(namespaces in full, see ``inspect_namespaces``). Secrets and routes are masked as oc masks
+them. A call that fails is printed in the gathering's output (and so ``must-gather.logs``)
+at once and summed up at the end; a type the server does not serve is skipped, as by oc.
+
+It runs when pods could not gather, so it asks the API server directly. On plain Kubernetes
+(no config.openshift.io group) it says so and skips.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from must_gather_api.executors.kubernetes import events_page
+from must_gather_api.executors.kubernetes import inspect_discovery as discovery
+from must_gather_api.executors.kubernetes import inspect_writing as writing
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
-from must_gather_api.executors.kubernetes.console import Console
+from must_gather_api.executors.kubernetes.console import Console, go_time_now
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
+from must_gather_api.executors.kubernetes.inspect_namespaces import gather_namespace
 
-log = logging.getLogger(__name__)
+mask_secret = writing.mask_secret
 
 CLUSTER_VERSION_NAMESPACE = "openshift-cluster-version"
-_KEPT_SECRET_KEYS = ("tls.crt", "ca.crt", "service-ca.crt")
-_BLANKED_ANNOTATIONS = (
-    "openshift.io/token-secret.value",
-    "kubectl.kubernetes.io/last-applied-configuration",
-)
-_NAMESPACE_LISTS = (
-    ("", "v1", "events"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "secrets"),
-    ("", "v1", "services"),
-    ("", "v1", "endpoints"),
-    ("", "v1", "persistentvolumeclaims"),
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "daemonsets"),
-    ("apps", "v1", "replicasets"),
-)
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def mask_secret(secret: dict[str, Any]) -> dict[str, Any]:
-    """The secret with each value replaced by ``"<N> bytes long"`` (certificates kept)."""
-    masked = dict(secret)
-    data = dict(masked.get("data") or {})
-    for key, value in data.items():
-        if key in _KEPT_SECRET_KEYS:
-            continue
-        try:
-            size = len(base64.b64decode(str(value), validate=False))
-        except (binascii.Error, ValueError):
-            size = len(str(value))
-        data[key] = f"{size} bytes long"
-    if data:
-        masked["data"] = data
-    masked.pop("stringData", None)
-    meta = dict(masked.get("metadata") or {})
-    annotations = dict(meta.get("annotations") or {})
-    for name in _BLANKED_ANNOTATIONS:
-        if name in annotations:
-            annotations[name] = ""
-    if annotations:
-        meta["annotations"] = annotations
-    masked["metadata"] = meta
-    return masked
-
-
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.dump(obj, Dumper=_DUMPER, sort_keys=False), encoding="utf-8")
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def _base(group: str, version: str) -> str:
-    return f"/api/{version}" if not group else f"/apis/{group}/{version}"
+CONFIG_GROUP = "config.openshift.io"
+# inspect.go: gatherOperatorResourceData lists these groups into operator.openshift.io/.
+OPERATOR_GROUPS_SUFFIX = "kubeapiserver.operator.openshift.io"
+TYPE_TARGETS = "clusterversion.v1.config.openshift.io,clusteroperators.v1.config.openshift.io"
 
 
 class Inspector:
@@ -92,144 +48,199 @@ class Inspector:
         self.root = root
         self.console = console
         self.errors: list[str] = []
+        self.served = discovery.ServedResources(())
         self._visited: set[str] = set()
-        self._versions: dict[str, str | None] = {"": "v1"}
 
-    async def _get(self, path: str, what: str, query: dict[str, Any] | None = None) -> Any:
+    # -- calls and files -----------------------------------------------------------------
+
+    def failed(self, reason: str) -> None:
+        """A call that failed: said at once, and kept for the summary."""
+        self.errors.append(reason)
+        self.console.out(f"error: {reason}")
+
+    async def get(self, path: str, what: str, accept: str | None = None) -> Any:
         try:
-            return await self.calls.get(path, what=what, query=query)
+            return await self.calls.request("GET", path, what=what, accept=accept)
         except ClusterCallFailed as e:
-            self.errors.append(e.reason)
+            self.failed(e.reason)
             return None
 
     async def write(self, relative: str, obj: Any) -> None:
-        await asyncio.to_thread(_write, self.root / relative, obj)
+        await asyncio.to_thread(writing.write_yaml, self.root / relative, obj)
 
-    async def version_of(self, group: str) -> str | None:
-        if group not in self._versions:
-            found = await self._get(f"/apis/{group}", f"discover the API group {group}")
-            preferred = (found or {}).get("preferredVersion") or {}
-            self._versions[group] = preferred.get("version")
-        return self._versions[group]
+    async def write_text(self, relative: str, text: str) -> None:
+        await asyncio.to_thread(writing.write_text, self.root / relative, text)
 
-    async def cluster_list(self, group: str, version: str, resource: str) -> list[dict[str, Any]]:
-        listed = await self._get(f"{_base(group, version)}/{resource}", f"list {resource}")
-        items = list((listed or {}).get("items") or [])
-        for item in items:
-            name = item["metadata"]["name"]
-            await self.write(
-                f"cluster-scoped-resources/{group or 'core'}/{resource}/{name}.yaml", item
+    def first_visit(self, key: str) -> bool:
+        if key in self._visited:
+            return False
+        self._visited.add(key)
+        return True
+
+    async def write_list(
+        self, relative: str, served: discovery.Served, path: str, what: str
+    ) -> list[dict[str, Any]]:
+        """Lists one type into one file (typed, masked); returns its items."""
+        listed = await self.get(path, what)
+        if listed is None:
+            return []
+        written = writing.as_list(
+            listed,
+            group=served.group,
+            resource=served.resource,
+            api_version=served.api_version,
+            kind=served.kind,
+        )
+        await self.write(relative, written)
+        return list(written["items"])
+
+    # -- one inspect run -----------------------------------------------------------------
+
+    async def stamp(self) -> None:
+        await asyncio.to_thread(writing.append_line, self.root / "timestamp", go_time_now())
+
+    async def discover(self) -> None:
+        """Writes the aggregated discovery files and learns what the server serves."""
+        documents = []
+        group_list: Any = None
+        for filename, path in discovery.DISCOVERY_FILES:
+            found = await self.get(path, f"read discovery {path}", discovery.AGGREGATED_ACCEPT)
+            if found is None:
+                continue
+            if found.get("kind") != "APIGroupDiscoveryList":
+                # An API server before aggregated discovery: oc reports it too.
+                self.failed(f"discovery {path} did not answer with an APIGroupDiscoveryList")
+                group_list = found if found.get("kind") == "APIGroupList" else group_list
+                continue
+            await self.write(filename, found)
+            documents.append(found)
+        if len(documents) == len(discovery.DISCOVERY_FILES):
+            self.served = discovery.ServedResources(discovery.parse(documents))
+            return
+        if group_list is None:
+            group_list = await self.get("/apis", "read discovery /apis")
+        lists = []
+        for path in discovery.legacy_paths(group_list):
+            found = await self.get(path, f"read discovery {path}")
+            if found is not None:
+                lists.append(found)
+        self.served = discovery.ServedResources(discovery.parse_legacy(lists))
+
+    async def inspect_types(self) -> None:
+        """``oc adm inspect clusterversion...,clusteroperators...``."""
+        for resource in ("clusterversions", "clusteroperators"):
+            served = self.served.named(CONFIG_GROUP, resource)
+            if served is None:
+                self.failed(f'the server doesn\'t have a resource type "{resource}"')
+                continue
+            listed = await self.get(f"{served.api_path}/{resource}", f"list {resource}")
+            for item in (listed or {}).get("items") or []:
+                obj = {"apiVersion": served.api_version, "kind": served.kind, **item}
+                if resource == "clusteroperators":
+                    await self.group_lists(CONFIG_GROUP, CONFIG_GROUP)
+                    await self.group_lists(OPERATOR_GROUPS_SUFFIX, "operator.openshift.io")
+                await self.inspect_object(served, obj)
+
+    async def group_lists(self, suffix: str, folder: str) -> None:
+        """Once per inspect: one list file per listable resource of the groups."""
+        if not self.first_visit(f"/cluster-scoped-resources/{folder}"):
+            return
+        for served in self.served.listable_in_groups(suffix):
+            await self.write_list(
+                f"cluster-scoped-resources/{folder}/{served.resource}.yaml",
+                served,
+                f"{served.api_path}/{served.resource}",
+                f"list {served.resource}.{served.group}",
             )
-        return items
+
+    async def inspect_object(self, served: discovery.Served, obj: dict[str, Any]) -> None:
+        """One object: its related objects first, then its own file (gatherGenericObject)."""
+        meta = obj.get("metadata") or {}
+        name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+        if not self.first_visit(f"{namespace}/{served.group}/{served.resource}/{name}"):
+            return
+        if served.resource == "namespaces" and not served.group:
+            await gather_namespace(self, name)
+            return
+        for reference in (obj.get("status") or {}).get("relatedObjects") or []:
+            await self.related(reference)
+        prefix = f"namespaces/{namespace}" if namespace else "cluster-scoped-resources"
+        await self.write(
+            f"{prefix}/{served.folder}/{served.resource}/{name}.yaml",
+            writing.masked(served.group, served.resource, obj),
+        )
 
     async def related(self, reference: dict[str, Any]) -> None:
+        """A ``relatedObjects`` entry: one object, or every object of a type if unnamed."""
         group = str(reference.get("group") or "")
         resource = str(reference.get("resource") or "")
         namespace = str(reference.get("namespace") or "")
         name = str(reference.get("name") or "")
-        if not resource or not name:
+        if not resource or f"{namespace}/{group}/{resource}/{name}" in self._visited:
             return
-        if resource == "namespaces" and not group:
-            await self.namespace(name)
-            return
-        key = f"{namespace}/{group}/{resource}/{name}"
-        if key in self._visited:
-            return
-        self._visited.add(key)
-        version = await self.version_of(group)
-        if version is None:
-            return
-        where = f"/namespaces/{namespace}" if namespace else ""
-        obj = await self._get(
-            f"{_base(group, version)}{where}/{resource}/{name}", f"read {resource} {name}"
-        )
-        if obj is None:
-            return
-        if resource == "secrets" and not group:
-            obj = mask_secret(obj)
-        prefix = f"namespaces/{namespace}" if namespace else "cluster-scoped-resources"
-        await self.write(f"{prefix}/{group or 'core'}/{resource}/{name}.yaml", obj)
-
-    async def namespace(self, name: str) -> None:
-        if f"namespace/{name}" in self._visited:
-            return
-        self._visited.add(f"namespace/{name}")
-        self.console.out(f"Gathering data for ns/{name}...")
-        obj = await self._get(f"/api/v1/namespaces/{name}", f"read namespace {name}")
-        if obj is None:
-            return
-        base = f"namespaces/{name}"
-        await self.write(f"{base}/{name}.yaml", obj)
-        pods = await self._get(f"/api/v1/namespaces/{name}/pods", f"list pods in {name}")
-        for pod in (pods or {}).get("items") or []:
-            await self.pod(base, pod)
-        for group, version, resource in _NAMESPACE_LISTS:
-            listed = await self._get(
-                f"{_base(group, version)}/namespaces/{name}/{resource}",
-                f"list {resource} in {name}",
+        served = self.served.named(group, resource)
+        if served is None:
+            target = f"{resource}.{group}" if group else resource
+            self.failed(
+                f"skipping gathering {target}/{name} due to error: the server doesn't have a "
+                f'resource type "{resource}"'
             )
-            if listed is None:
-                continue
-            if resource == "secrets":
-                listed["items"] = [mask_secret(s) for s in listed.get("items") or []]
-            await self.write(f"{base}/{group or 'core'}/{resource}.yaml", listed)
-
-    async def pod(self, base: str, pod: dict[str, Any]) -> None:
-        meta = pod["metadata"]
-        name, namespace = meta["name"], meta["namespace"]
-        await self.write(f"{base}/pods/{name}/{name}.yaml", pod)
-        spec = pod.get("spec") or {}
-        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-            cname = container["name"]
-            try:
-                text = await self.calls.request(
-                    "GET",
-                    f"/api/v1/namespaces/{namespace}/pods/{name}/log",
-                    what=f"read the log of {name}/{cname}",
-                    query={"container": cname, "timestamps": "true"},
-                )
-            except ClusterCallFailed as e:
-                self.errors.append(e.reason)
-                continue
-            await asyncio.to_thread(
-                _write_text,
-                self.root / f"{base}/pods/{name}/{cname}/{cname}/logs/current.log",
-                text if isinstance(text, str) else str(text),
+            return
+        where = f"/namespaces/{namespace}" if namespace and served.namespaced else ""
+        path = f"{served.api_path}{where}/{resource}"
+        if name:
+            found = await self.get(f"{path}/{name}", f"read {resource} {name}")
+            objects = [found] if found is not None else []
+        else:
+            listed = await self.get(path, f"list {resource}")
+            objects = list((listed or {}).get("items") or [])
+        for obj in objects:
+            await self.inspect_object(
+                served, {"apiVersion": served.api_version, "kind": served.kind, **obj}
             )
+
+    async def run(self, steps: Callable[[], Awaitable[None]]) -> None:
+        """One ``oc adm inspect`` run: timestamps around discovery and ``steps``."""
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        await self.stamp()
+        try:
+            await self.discover()
+            await steps()
+        finally:
+            await self.stamp()
 
 
 async def fallback(calls: ClusterCalls, work_dir: Path, console: Console) -> str:
     """Runs the inspect; returns a sentence for the gathering's error reason."""
-    console.out(
-        "Falling back to `oc adm inspect clusterversion.v1.config.openshift.io,"
-        "clusteroperators.v1.config.openshift.io` to collect basic cluster types."
-    )
+    console.out(f"Falling back to `oc adm inspect {TYPE_TARGETS}` to collect basic cluster types.")
     try:
-        openshift = await calls.exists("/apis/config.openshift.io", what="discover OpenShift")
+        openshift = await calls.exists(f"/apis/{CONFIG_GROUP}", what="discover OpenShift")
     except ClusterCallFailed as e:
         console.out(f"the fallback inspect cannot run: {e.reason}")
         return f"the fallback inspect could not run: {e.reason}"
     if not openshift:
         console.out("not an OpenShift cluster (no config.openshift.io API): inspect skipped")
         return "the fallback inspect was skipped: the cluster is not OpenShift"
-    root = work_dir / f"inspect.local.{secrets.randbelow(10**18)}"
+    root = work_dir / f"inspect.local.{secrets.randbelow(10**18):06d}"
     inspector = Inspector(calls, root, console)
-    await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
-    await inspector.cluster_list("config.openshift.io", "v1", "clusterversions")
-    operators = await inspector.cluster_list("config.openshift.io", "v1", "clusteroperators")
-    for operator in operators:
-        for reference in (operator.get("status") or {}).get("relatedObjects") or []:
-            await inspector.related(reference)
+    await inspector.run(inspector.inspect_types)
     console.out(
-        "Falling back to `oc adm inspect namespace/openshift-cluster-version` to collect "
+        f"Falling back to `oc adm inspect namespace/{CLUSTER_VERSION_NAMESPACE}` to collect "
         "basic cluster named resources."
     )
-    await inspector.namespace(CLUSTER_VERSION_NAMESPACE)
+    second = Inspector(calls, root, console)
+
+    async def named() -> None:
+        await gather_namespace(second, CLUSTER_VERSION_NAMESPACE)
+
+    await second.run(named)
     await asyncio.to_thread(events_page.write_page, root)
     console.out(f"Wrote inspect data to {root.name}.")
-    if inspector.errors:
+    errors = [*inspector.errors, *second.errors]
+    if errors:
         console.out(
-            "inspection completed with the errors occurred while gathering data: "
-            + "; ".join(inspector.errors[:10])
+            f"inspection completed with {len(errors)} errors occurred while gathering data: "
+            + "; ".join(errors[:10])
         )
+        return f"the fallback inspect ran (into {root.name}/) with {len(errors)} errors"
     return f"the fallback inspect ran (into {root.name}/)"

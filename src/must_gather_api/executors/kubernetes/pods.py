@@ -16,7 +16,7 @@ from typing import Any
 from must_gather_api.durations import format_duration
 from must_gather_api.executors.base import Job
 from must_gather_api.executors.kubernetes import nodes
-from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
+from must_gather_api.executors.kubernetes.namespaces import labels
 from must_gather_api.parameters import Command
 
 GATHER = "gather"
@@ -84,10 +84,16 @@ class PodOptions:
     since_time: str = ""
     has_master: bool = False
     candidates: tuple[str, ...] = ()
+    instance: str = "default"
 
     @classmethod
     def of(
-        cls, job: Job, *, has_master: bool = False, candidates: Sequence[str] = ()
+        cls,
+        job: Job,
+        *,
+        has_master: bool = False,
+        candidates: Sequence[str] = (),
+        instance: str = "default",
     ) -> PodOptions:
         """The pods' part of a gathering's options, with where the nodes say to run."""
         options = job.options
@@ -101,6 +107,7 @@ class PodOptions:
             since_time=options.since_time.text if options.since_time else "",
             has_master=has_master,
             candidates=tuple(candidates),
+            instance=instance,
         )
 
 
@@ -178,7 +185,7 @@ def pod_body(image: str, node: str, options: PodOptions) -> dict[str, Any]:
         "kind": "Pod",
         "metadata": {
             "generateName": "must-gather-",
-            "labels": {"app": "must-gather", GATHERING_LABEL: str(options.gathering_id)},
+            "labels": {"app": "must-gather", **labels(options.gathering_id, options.instance)},
         },
         "spec": spec,
     }

@@ -157,6 +157,8 @@ async def wait_done(
                 detail = f"exit code: {code}, reason: {terminated.get('reason') or 'Error'}"
                 if terminated.get("message"):
                     detail += f", message: {str(terminated['message']).strip()[-500:]}"
+                if said := console.last_lines.reason(name):
+                    detail += f"; {said}"
                 raise GatherFailed(
                     f"{namespace}/{name} unexpectedly terminated: {detail}", exit_code=code
                 )

@@ -12,6 +12,7 @@ const OUTPUT_MAX_CHARS = 4 * 1024 * 1024; // the oldest output is dropped beyond
 const FILE_PREVIEW_BYTES = 1024 * 1024;
 // The API is beside /ui/, also behind a proxy that adds a path prefix.
 const API = new URL("../must-gather", document.baseURI).pathname;
+const PLANS = new URL("../forklift/plans", document.baseURI).pathname;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 let view = null; // the current view's {abort: AbortController}; replaced on each route
@@ -31,11 +32,15 @@ function token() {
 }
 
 async function api(path, options = {}) {
+  return call(API + path, options);
+}
+
+async function call(url, options = {}) {
   const headers = new Headers(options.headers || {});
   if (token()) headers.set("Authorization", "Bearer " + token());
   let response;
   try {
-    response = await fetch(API + path, {
+    response = await fetch(url, {
       ...options, headers, credentials: "same-origin", cache: "no-store",
     });
   } catch (error) {
@@ -246,6 +251,7 @@ function renderNew() {
   newView();
   const main = mount("#t-new");
   const form = $("#create", main);
+  offerPlans(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFieldErrors(form);
@@ -281,6 +287,52 @@ function renderNew() {
       }
     }
   });
+}
+
+// The Plans (and their VMs) the caller may list; picking one writes the targeted command.
+async function offerPlans(form) {
+  let found;
+  try {
+    const response = await call(PLANS);
+    found = await response.json();
+  } catch (_) {
+    return; // the picker is a convenience: the command field still works by hand
+  }
+  const box = $("#forklift", form);
+  const plans = $("#p-plan", form);
+  const vms = $("#p-vm", form);
+  const command = $("#p-command", form);
+  const name = $("#p-custom-name", form);
+  if (!found.items || !found.items.length) {
+    if (found.note) {
+      box.hidden = false;
+      plans.disabled = true;
+      $("#p-plan-hint", form).textContent = found.note;
+    }
+    return;
+  }
+  found.items.forEach((plan, i) => {
+    plans.append(el("option", { value: String(i) }, plan.namespace + "/" + plan.name));
+  });
+  box.hidden = false;
+  const chosen = () => (plans.value === "" ? null : found.items[Number(plans.value)]);
+  const write = () => {
+    const plan = chosen();
+    if (!plan) return;
+    const vm = vms.value === "" ? null : plan.vms[Number(vms.value)];
+    command.value = vm
+      ? `NS=${plan.namespace} VM=${vm.name || vm.id} /usr/bin/targeted`
+      : `NS=${plan.namespace} PLAN=${plan.name} /usr/bin/targeted`;
+    name.value = vm ? `vm:${vm.name || vm.id}` : `plan:${plan.name}`;
+  };
+  plans.addEventListener("change", () => {
+    vms.replaceChildren(el("option", { value: "" }, "(the whole plan)"));
+    const plan = chosen();
+    vms.disabled = !plan || !plan.vms.length;
+    if (plan) plan.vms.forEach((vm, i) => vms.append(el("option", { value: String(i) }, vm.name || vm.id)));
+    write();
+  });
+  vms.addEventListener("change", write);
 }
 
 function showFieldError(input, message) {

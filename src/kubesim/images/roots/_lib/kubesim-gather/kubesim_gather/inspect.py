@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +44,23 @@ SECRETS = Resource("", "v1", "secrets", "Secret")
 CLUSTER_VERSIONS = Resource("config.openshift.io", "v1", "clusterversions", "ClusterVersion")
 CLUSTER_OPERATORS = Resource("config.openshift.io", "v1", "clusteroperators", "ClusterOperator")
 # Listed per namespace besides pods, events and secrets; types a cluster lacks are skipped.
+# (oc adm inspect's namespaceResourcesToCollect, its ``all`` category spelled out as
+# kubesim serves it.)
 NAMESPACED_LISTS = (
     Resource("", "v1", "configmaps", "ConfigMap"),
     Resource("", "v1", "services", "Service"),
+    Resource("", "v1", "endpoints", "Endpoints"),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
     Resource("apps", "v1", "deployments", "Deployment"),
     Resource("apps", "v1", "daemonsets", "DaemonSet"),
+    Resource("apps", "v1", "replicasets", "ReplicaSet"),
+    Resource("apps", "v1", "statefulsets", "StatefulSet"),
+    Resource("batch", "v1", "jobs", "Job"),
+    Resource("batch", "v1", "cronjobs", "CronJob"),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy"),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress"),
+    Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
 )
 
 
@@ -60,15 +73,30 @@ def name_of(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
+_PUBLIC_KEYS = ("tls.crt", "ca.crt", "service-ca.crt")
+
+
+def _elided(value: object) -> str:
+    """oc's elideSecret: the value's length as text, which a Secret's ``data`` holds base64."""
+    try:
+        size = len(base64.b64decode(str(value), validate=True))
+    except (binascii.Error, ValueError):
+        size = len(str(value))
+    return base64.b64encode(f"{size} bytes long".encode()).decode()
+
+
 def redact_secret(secret: dict[str, Any]) -> dict[str, Any]:
-    """Only names survive: a must-gather must never hold secret values."""
+    """Values elided as oc adm inspect elides them (certificates kept); of the metadata only
+    the names survive (simpler than oc, which keeps it and blanks two annotations)."""
     meta = secret.get("metadata") or {}
     kept_meta = {k: meta[k] for k in ("name", "namespace", "uid", "creationTimestamp") if k in meta}
     data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
     return {
         "metadata": kept_meta,
         "type": secret.get("type", "Opaque"),
-        "data": {key: f"{len(str(value))} bytes long" for key, value in data.items()},
+        "data": {
+            key: value if key in _PUBLIC_KEYS else _elided(value) for key, value in data.items()
+        },
     }
 
 
@@ -84,8 +112,12 @@ class Inspector:
         self.errors.append(message)
         warn(message)
 
-    def cluster_objects(self, resource: Resource) -> list[dict[str, Any]]:
-        """Writes every object of a cluster-scoped type, one file each; returns them."""
+    def cluster_objects(
+        self, resource: Resource, *, list_file: bool = False
+    ) -> list[dict[str, Any]]:
+        """Writes every object of a cluster-scoped type, one file each, and with
+        ``list_file`` the list in one file beside their folder (oc adm inspect writes both for
+        config.openshift.io types once it inspects a clusteroperator); returns them."""
         try:
             items = self.client.list_items(resource.path())
         except ApiError as e:
@@ -97,6 +129,10 @@ class Inspector:
         folder = self.out / "cluster-scoped-resources" / resource.group_dir / resource.plural
         for item in items:
             write_yaml(folder / f"{name_of(item)}.yaml", typed(resource, item))
+        if list_file:
+            typed_items = [typed(resource, item) for item in items]
+            listed = as_list(resource.kind, resource.api_version, typed_items)
+            write_yaml(folder.parent / f"{resource.plural}.yaml", listed)
         return items
 
     def namespace(self, ns: str) -> bool:

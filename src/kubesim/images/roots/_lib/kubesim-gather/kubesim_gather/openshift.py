@@ -63,9 +63,11 @@ def main() -> int:
     _stamp(out)
     say(f"Gathering cluster data ({since.describe()}) into {out.name}/")
     inspector = Inspector(client=client, out=out, since=since)
-    for resource in (CLUSTER_VERSIONS, NODES, NAMESPACES):
+    for resource in (NODES, NAMESPACES):
         inspector.cluster_objects(resource)
-    operators = inspector.cluster_objects(CLUSTER_OPERATORS)
+    # The config.openshift.io types: objects and list files, as oc adm inspect writes them.
+    inspector.cluster_objects(CLUSTER_VERSIONS, list_file=True)
+    operators = inspector.cluster_objects(CLUSTER_OPERATORS, list_file=True)
     wanted = list(ALWAYS_INSPECTED)
     wanted += [ns for ns in related_namespaces(list(operators)) if ns not in wanted]
     gathered = [ns for ns in wanted if inspector.namespace(ns)]
