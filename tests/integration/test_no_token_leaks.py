@@ -23,8 +23,11 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
+@pytest.mark.parametrize(
+    ("image", "status"), [("fake/leaky", "completed"), ("fake/leaky-failure", "error")]
+)
 async def test_the_token_reaches_no_log_file_database_or_response(
-    kubesim: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kubesim: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture, image: str, status: str
 ) -> None:
     kubesim.users.add(TOKEN, kubesim.users.authenticate("admin-token"))  # type: ignore[arg-type]
     kubeconfig = kubesim.write_kubeconfig(tmp_path / "service.kubeconfig")
@@ -45,7 +48,7 @@ async def test_the_token_reaches_no_log_file_database_or_response(
         _app,
         client,
     ):
-        created = await client.post("/must-gather", headers=headers, json={"image": "fake/leaky"})
+        created = await client.post("/must-gather", headers=headers, json={"image": image})
         texts.append(created.text)
         for _ in range(500):
             shown = await client.get("/must-gather/1", headers=headers)
@@ -58,10 +61,15 @@ async def test_the_token_reaches_no_log_file_database_or_response(
         texts.append(
             (await client.get("/must-gather/1", headers={"authorization": "Bearer x"})).text
         )
-    assert shown.json()["status"] == "completed"
+    assert shown.json()["status"] == status
     output = await asyncio.to_thread((service_dir / "data/gatherings/1/output.log").read_text)
-    assert "using token <redacted>" in output
-    assert "Bearer <redacted>" in output and "abcdefghijklmnop0123" not in output
+    if status == "completed":
+        assert "using token <redacted>" in output
+        assert "Bearer <redacted>" in output and "abcdefghijklmnop0123" not in output
+    else:
+        reason = shown.json()["error-reason"]
+        assert "token <redacted> refused" in reason and "Bearer <redacted>" in reason, reason
+    assert "abcdefghijklmnop0123" not in "".join(texts)
     assert [text for text in texts if TOKEN in text] == []
     assert [r.getMessage() for r in caplog.records if TOKEN in r.getMessage()] == []
     assert any(r.levelno == logging.DEBUG for r in caplog.records)

@@ -107,6 +107,14 @@ class FakeExecutor:
             output.line("[fake] curl -H 'Authorization: Bearer abcdefghijklmnop0123' ...")
             (job.work_dir / "version").write_text("fake/leaky\n1.0.0\n")
             return Outcome()
+        if image == "fake/leaky-failure":
+            # A gather script whose last error line (kept for error-reason) holds tokens.
+            token = job.credentials.token if job.credentials else ""
+            return Outcome.failed(
+                FailureKind.POD_FAILED,
+                f"gather failed; its last error line: error: token {token} refused "
+                "(Authorization: Bearer abcdefghijklmnop0123)",
+            )
         if image == "fake/crash":
             raise RuntimeError("boom")
         if image == "fake/unsafe-archive":

@@ -9,6 +9,7 @@ the standard library, the tar reader and isal.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import resource
@@ -75,6 +76,9 @@ def _reply(request: dict[str, Any]) -> dict[str, Any]:
     except MemoryError:
         return {"ok": False, "kind": "memory", "message": "it needed more memory than allowed"}
     except OSError as e:
+        # Past RLIMIT_AS an allocation by a C library (zlib, isal, mmap) fails as ENOMEM.
+        if e.errno == errno.ENOMEM:
+            return {"ok": False, "kind": "memory", "message": "it needed more memory than allowed"}
         return {"ok": False, "kind": "disk", "message": e.strerror or "a file could not be written"}
 
 

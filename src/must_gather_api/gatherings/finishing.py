@@ -225,7 +225,8 @@ async def finish(
     reason = outcome.error_reason
     if reason:
         output.line(f"[must-gather-api] gathering ended with an error: {reason}")
-    reason = public_reason(reason, hidden=[layout.data_dir])
+    # A reason may quote the pod's own last line: tokens in it are masked as in the output.
+    reason = public_reason(output.masked(reason), hidden=[layout.data_dir])
     status = Status.ERROR if reason else Status.COMPLETED
     # A client that sees the status change reads the whole output at once: write it first.
     await output.flush()

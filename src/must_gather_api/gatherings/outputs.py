@@ -46,6 +46,10 @@ class OutputLog:
         # The loop and an explicit flush may overlap: chunks must reach the file in order.
         self._writing = asyncio.Lock()
 
+    def masked(self, text: str) -> str:
+        """``text`` as this log would write it (tokens masked): for what is shown elsewhere."""
+        return self._mask(text)
+
     async def __aenter__(self) -> OutputLog:
         self._task = asyncio.create_task(self._flush_loop(), name=f"output-flush:{self.path}")
         return self
