@@ -81,6 +81,23 @@ CHECKS = [
 ]
 
 
+NO_CLUSTER = "core dumps cannot be read: "
+
+
+def only_the_no_cluster_answer(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The core routes read the cluster's nodes, and this service has no cluster: their
+    one 5xx is the documented 503 saying so, never another server error."""
+    del ctx, case
+    if response.status_code >= 500:
+        assert response.status_code == 503, response.status_code
+        assert response.json()["detail"].startswith(NO_CLUSTER), response.text
+    return None
+
+
+# Without a cluster, the core routes answer 503 by design: that check alone is replaced.
+CLUSTER_CHECKS = [only_the_no_cluster_answer, *CHECKS[1:]]
+
+
 def fuzz(operation: Any, mode: schemathesis.GenerationMode) -> int:
     """Hypothesis cases for one operation, each checked; returns how many were sent."""
     sent = 0
@@ -92,7 +109,8 @@ def fuzz(operation: Any, mode: schemathesis.GenerationMode) -> int:
     def answers_as_documented(case: Any) -> None:
         nonlocal sent
         sent += 1
-        case.call_and_validate(headers=HEADERS, checks=CHECKS)
+        needs_cluster = operation.path.startswith("/apiv1/cores")
+        case.call_and_validate(headers=HEADERS, checks=CLUSTER_CHECKS if needs_cluster else CHECKS)
 
     try:
         answers_as_documented()

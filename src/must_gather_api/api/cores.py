@@ -40,7 +40,20 @@ async def _allowed(caller: Caller, services: ServicesDep, *, admin: bool = False
     return services.cores
 
 
-@router.get("", summary="Core dumps of every node, oldest first (koredump's list)")
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A query parameter is not valid (the problem names it)."},
+    502: {"description": "A node's pod answered with something that is not a core listing."},
+    503: {"description": "Core dumps cannot be read: no cluster configured, or it is unreachable."},
+}
+_ONE_CORE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such node, or no such core on it."},
+    **_UNAVAILABLE,
+}
+
+
+@router.get(
+    "", responses=_UNAVAILABLE, summary="Core dumps of every node, oldest first (koredump's list)"
+)
 async def list_cores(
     caller: CallerDep,
     services: ServicesDep,
@@ -61,7 +74,7 @@ async def list_cores(
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/metadata/{node}/{core_id}", summary="One core's metadata")
+@router.get("/metadata/{node}/{core_id}", responses=_ONE_CORE, summary="One core's metadata")
 async def metadata(node: str, core_id: str, caller: CallerDep, services: ServicesDep) -> Any:
     cores = await _allowed(caller, services)
     return await cores.metadata(node, core_id)
@@ -93,7 +106,16 @@ async def _decompressed(opened: OpenCore) -> AsyncIterator[bytes]:
             yield out
 
 
-@router.get("/download/{node}/{core_id}", summary="Download a core (Range, or decompressed)")
+@router.get(
+    "/download/{node}/{core_id}",
+    responses={
+        **_ONE_CORE,
+        206: {"description": "The requested range."},
+        415: {"description": "decompress=true for a compression other than zstd, lz4, xz."},
+        416: {"description": "The range is outside the core."},
+    },
+    summary="Download a core (Range, or decompressed)",
+)
 async def download(
     node: str,
     core_id: str,
@@ -136,7 +158,9 @@ async def download(
         raise
 
 
-@router.delete("/delete/{node}/{core_id}", summary="Delete a core from its node (admins)")
+@router.delete(
+    "/delete/{node}/{core_id}", responses=_ONE_CORE, summary="Delete a core from its node (admins)"
+)
 async def delete(node: str, core_id: str, caller: CallerDep, services: ServicesDep) -> Any:
     cores = await _allowed(caller, services, admin=True)
     await cores.delete(node, core_id)
