@@ -132,26 +132,42 @@ _CONNECTION_OPTIONS = {
 }
 
 
-def connected(command: Callable[..., None]) -> Callable[..., None]:
-    """``command`` with the connection options (``--server``, ``--token``, ``--ca-file``,
-    ``--insecure``, ``--output``) added after its own; it receives them as ``connection``."""
-    own = [p for p in inspect.signature(command).parameters.values() if p.name != "connection"]
-    added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
-        for name, (kind, default) in _CONNECTION_OPTIONS.items()
-    ]
-    hints = typing.get_type_hints(command, include_extras=True)
+def connected_with(
+    output: Any = OutputOption,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``connected``, with another spelling of ``--output`` (koredumpctl's ``-o``, which
+    other commands use for a path)."""
+    options = {**_CONNECTION_OPTIONS, "output": (output, Format.TEXT)}
 
-    @functools.wraps(command)
-    def with_connection(*args: Any, **options: Any) -> None:
-        connection = Connection(**{name: options.pop(name) for name in _CONNECTION_OPTIONS})
-        command(*args, connection=connection, **options)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "connection"]
+        added = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind
+            )
+            for name, (kind, default) in options.items()
+        ]
+        hints = typing.get_type_hints(command, include_extras=True)
 
-    with_connection.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
-    )
-    with_connection.__annotations__ = {p.name: p.annotation for p in own + added} | {"return": None}
-    return with_connection
+        @functools.wraps(command)
+        def with_connection(*args: Any, **given: Any) -> None:
+            connection = Connection(**{name: given.pop(name) for name in options})
+            command(*args, connection=connection, **given)
+
+        with_connection.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
+        )
+        with_connection.__annotations__ = {p.name: p.annotation for p in own + added} | {
+            "return": None
+        }
+        return with_connection
+
+    return decorate
+
+
+connected = connected_with()
+"""A command with the connection options (``--server``, ``--token``, ``--ca-file``,
+``--insecure``, ``--output``) added after its own; it receives them as ``connection``."""
 
 
 @app.command()

@@ -16,14 +16,7 @@ from typing import Annotated
 import typer
 
 from must_gather_api import __version__
-from must_gather_api.cli.client_commands import (
-    CaFileOption,
-    Connection,
-    InsecureOption,
-    ServerOption,
-    TokenOption,
-    _exits,
-)
+from must_gather_api.cli.client_commands import Connection, _exits, connected_with
 from must_gather_api.client import cores
 from must_gather_api.client.errors import ClientError, UsageError
 from must_gather_api.client.rendering import Format, warning_line
@@ -45,10 +38,8 @@ Namespace = Annotated[str, typer.Option("-n", "--namespace", help="Only this nam
 Pod = Annotated[str, typer.Option("-p", "--pod", help="Only this pod.")]
 
 
-def _connection(
-    server: str | None, token: str | None, ca_file: Path | None, insecure: bool, output: Format
-) -> Connection:
-    return Connection(server=server, token=token, ca_file=ca_file, insecure=insecure, output=output)
+# koredumpctl's `-o json`: the other commands' `-o` names a file.
+with_connection = connected_with(OutputFormat)
 
 
 def _listing(connection: Connection, namespace: str, pod: str) -> cores.Listing:
@@ -60,23 +51,20 @@ def _listing(connection: Connection, namespace: str, pod: str) -> cores.Listing:
 
 
 @app.command("list")
+@with_connection
 def list_cores(
-    output: OutputFormat = Format.TEXT,
     newest: Newest = False,
     namespace: Namespace = "",
     pod: Pod = "",
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
+    *,
+    connection: Connection,
 ) -> None:
     """List the cluster's core dumps, oldest first (with -1, only the newest)."""
     with _exits():
-        connection = _connection(server, token, ca_file, insecure, output)
         found = _listing(connection, namespace, pod).cores
         if newest:
             found = found[-1:]
-        if output is Format.JSON:
+        if connection.output is Format.JSON:
             connection.session().screen.data(found[-1] if newest and found else found)
             return
         if not found:
@@ -86,6 +74,7 @@ def list_cores(
 
 
 @app.command()
+@with_connection
 def get(
     node: Annotated[str, typer.Argument(help="Node of the core.")] = "",
     core_id: Annotated[str, typer.Argument(help="Core ID, as `list` shows it.")] = "",
@@ -99,17 +88,13 @@ def get(
     directory: Annotated[
         Path, typer.Option("--directory", help="Where to save (default: here).")
     ] = Path(),
-    output: OutputFormat = Format.TEXT,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
+    *,
+    connection: Connection,
 ) -> None:
     """Save cores (NODE CORE_ID, -1 the newest, or -a all) with their metadata as JSON."""
     with _exits():
         if newest and every:
             raise UsageError("use either -1 or -a")
-        connection = _connection(server, token, ca_file, insecure, output)
         if newest or every:
             chosen = _listing(connection, namespace, pod).cores
             chosen = chosen[-1:] if newest else chosen
@@ -153,16 +138,10 @@ def get(
 
 
 @app.command()
-def status(
-    output: OutputFormat = Format.TEXT,
-    server: ServerOption = None,
-    token: TokenOption = None,
-    ca_file: CaFileOption = None,
-    insecure: InsecureOption = False,
-) -> None:
+@with_connection
+def status(*, connection: Connection) -> None:
     """The service's answer: how many cores, which nodes did not answer, this client's version."""
     with _exits():
-        connection = _connection(server, token, ca_file, insecure, output)
         session = connection.session()
         listing = _listing(connection, "", "")
         facts = {
@@ -171,7 +150,7 @@ def status(
             "unavailable_nodes": listing.unavailable,
             "client_version": __version__,
         }
-        if output is Format.JSON:
+        if connection.output is Format.JSON:
             session.screen.data(facts)
             return
         sys.stdout.write(f"Server: {facts['server']}\n")
