@@ -3,6 +3,7 @@ volume-percentage, keep, and all-images. `keep` leaves the pod to be read afterw
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from kubesim import kinds
 from kubesim.cluster import Cluster
 from must_gather_api.executors.kubernetes.namespaces import GATHERING_LABEL
+from must_gather_api.executors.kubernetes.pods import DEFAULT_VOLUME_PERCENTAGE
 from support.native import Lines, executor_for, gone, job, leftovers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -32,11 +34,17 @@ async def test_pod_options_reach_the_pod_and_keep_keeps_it(
     kubesim: Cluster, tmp_path: Path
 ) -> None:
     executor = await executor_for(kubesim, tmp_path)
+    # kubesim's disk usage checker reads the real filesystem's usage: a limit under it stops
+    # the gathering (test_disk covers that), so this one stays above it, and off the default.
+    usage = shutil.disk_usage(tmp_path)
+    percentage = min(98, -(-100 * usage.used // (usage.used + usage.free)) + 15)  # as df
+    if percentage == DEFAULT_VOLUME_PERCENTAGE:  # the default would not show it reaching the pod
+        percentage += 1
     gathering = job(
         tmp_path,
         since="2h",
         host_network=True,
-        volume_percentage=45,
+        volume_percentage=percentage,
         keep=True,
     )
     output = Lines()
@@ -50,7 +58,7 @@ async def test_pod_options_reach_the_pod_and_keep_keeps_it(
     assert "MUST_GATHER_SINCE_TIME" not in env
     assert pod["spec"]["hostNetwork"] is True
     assert "CAP_NET_RAW" in gather["securityContext"]["capabilities"]["add"]
-    assert 'usage_percentage_limit="45"' in gather["command"][-1]
+    assert f'usage_percentage_limit="{percentage}"' in gather["command"][-1]
     assert leftovers(kubesim), "keep must leave the namespace in place"
     # The operator removes what was kept by deleting the namespace.
     namespace = pod["metadata"]["namespace"]
