@@ -268,18 +268,19 @@ class _Session:
         proc = self.process
         if proc is None:
             return
-        if not self.abandoned and proc.returncode is not None:
-            # As in a container, what the command left running keeps running; our ends of
-            # its pipes still close (a reader cancelled half-way left them paused).
-            close(proc)
-            return
-        await signal_container(self.request.exec_id, signal.SIGKILL, env_name=EXEC_ENV)
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        if proc.stdin is not None:
-            proc.stdin.close()
+        # Our ends of the pipes close whatever happens here, a cancellation (the server
+        # shutting down) included: a reader cancelled half-way left them paused, and a paused
+        # pipe never reaches EOF to close itself.
         try:
+            if not self.abandoned and proc.returncode is not None:
+                # As in a container, what the command left running keeps running.
+                return
+            await signal_container(self.request.exec_id, signal.SIGKILL, env_name=EXEC_ENV)
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            if proc.stdin is not None:
+                proc.stdin.close()
             # wait() returns only once the pipes are closed: read what is left up to EOF.
             for reader in (proc.stdout, proc.stderr):
                 if reader is not None:

@@ -84,8 +84,18 @@ async def run(request: dict[str, Any], *, deadline: float) -> dict[str, Any]:
         finally:
             if process.returncode is None:
                 process.kill()
-                await asyncio.shield(process.wait())
+                await asyncio.shield(_reaped(process))
     return _result(process.returncode, stdout, stderr)
+
+
+async def _reaped(process: asyncio.subprocess.Process) -> None:
+    """Waits for a killed worker, reading its pipes to EOF: a reader cancelled half-way can
+    leave a pipe paused on a full buffer, and a paused pipe never closes itself."""
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            while await stream.read(64 * 1024):
+                pass
+    await process.wait()
 
 
 def _result(returncode: int | None, stdout: bytes, stderr: bytes) -> dict[str, Any]:

@@ -143,3 +143,34 @@ async def test_refusals_are_status_objects(box: aiohttp.ClientSession) -> None:
     assert legacy.value.status == 400
     async with box.get(EXEC, params=[("stdout", "true")]) as no_command:
         assert (await no_command.json())["message"] == "you must specify at least 1 command"
+
+
+@pytest.mark.asyncio
+async def test_a_stop_cancelled_half_way_still_closes_the_pipes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server shutting down cancels a session while it kills the command: the process
+    still dies and our ends of its pipes still close (a paused pipe never closes itself)."""
+    from kubesim.kubelet import execs, processes
+
+    killing = asyncio.Event()
+
+    async def never_done(*_args: object, **_kwargs: object) -> int:
+        killing.set()
+        await asyncio.Event().wait()
+        return 0
+
+    monkeypatch.setattr(execs, "signal_container", never_done)
+    request = execs.ExecRequest(argv=["sh", "-c", "exec yes"], cwd=tmp_path, env={})
+    session = execs._Session(None, execs.V5, request, None)  # type: ignore[arg-type]
+    session.process = await processes.spawn(request.argv, cwd=tmp_path, env={})
+    session.abandoned = True
+    assert session.process.stdout is not None
+    assert await session.process.stdout.read(1) == b"y"
+    stopping = asyncio.create_task(session.stop_process(), name="stop")
+    await killing.wait()
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert session.process._pipes.is_closing()  # type: ignore[attr-defined]
+    assert await asyncio.wait_for(session.process.wait(), 10) != 0
