@@ -19,12 +19,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from must_gather_api.cores import nodeprogram
 from must_gather_api.errors import CoreNotFound, NodeUnavailable
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
+from must_gather_api.executors.kubernetes.exec_channels import ExecEnding, stdout_of
 from must_gather_api.kube.failures import clipped
 
 CORES_MOUNT = "/host/cores"
@@ -33,7 +32,6 @@ RUNTIME_MOUNT = "/host/containers"
 CONTAINER = "reader"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 COMPONENT = "core-reader"
-_STDOUT, _STDERR, _STATUS = 1, 2, 3
 _POLL_SECONDS = 0.1
 _IDLE_SECONDS = 900  # the pod ends by itself even if the service never deletes it
 PROGRAM = Path(nodeprogram.__file__).read_text(encoding="utf-8")
@@ -127,8 +125,7 @@ class NodePod:
 
     async def stream(self, args: list[str]) -> AsyncIterator[bytes]:
         """The program's stdout as it comes; CoreNotFound or NodeUnavailable at the end."""
-        status: dict[str, Any] | None = None
-        stderr = b""
+        ending = ExecEnding(stderr_kept=2048)
         async with self.calls.exec_stream(
             self.namespace,
             self.name,
@@ -136,26 +133,13 @@ class NodePod:
             command=self._command(args),
             what=f"read the core dumps of node {self.node}",
         ) as socket:
-            async for message in socket:
-                if message.type != aiohttp.WSMsgType.BINARY or not message.data:
-                    if message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
-                        break
-                    continue
-                channel, data = message.data[0], message.data[1:]
-                if channel == _STDOUT and data:
-                    yield bytes(data)
-                elif channel == _STDERR:
-                    stderr = (stderr + data)[-2048:]
-                elif channel == _STATUS:
-                    try:
-                        status = json.loads(data)
-                    except ValueError:
-                        status = {"status": "Failure"}
-        code = _exit_code(status)
+            async for data in stdout_of(socket, ending):
+                yield data
+        code = _exit_code(ending.status)
         if code == nodeprogram.NOT_FOUND:
             raise CoreNotFound(f"there is no such core dump on node {self.node}")
         if code != 0:
-            why = clipped(stderr.decode("utf-8", "replace")) or f"exit code {code}"
+            why = clipped(ending.stderr.decode("utf-8", "replace")) or f"exit code {code}"
             raise NodeUnavailable(f"node {self.node} could not read its core dumps: {why}")
 
     async def run(self, args: list[str]) -> Any:

@@ -10,20 +10,19 @@ unchanging) tree; if the resumed stream does not fit, the copy starts over once.
 from __future__ import annotations
 
 import asyncio
-import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import aiohttp
 
 from must_gather_api.archive.tarstream import TarError, TarReader, TarTruncated, TooManyEntries
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, CopyFailed, TooLarge
+from must_gather_api.executors.kubernetes.exec_channels import ExecEnding, stdout_of
 from must_gather_api.executors.kubernetes.pods import COPY
 
-STDOUT, STDERR, STATUS = 1, 2, 3
 BLOCK = 512
 _FLUSH_BYTES = 1024 * 1024
 _STDERR_KEPT = 4096
@@ -60,8 +59,7 @@ def tar_state(path: Path, *, max_entries: int | None = None) -> str:
 @dataclass
 class _Attempt:
     received: int = 0
-    status: dict[str, Any] | None = None
-    stderr: bytes = b""
+    ending: ExecEnding = field(default_factory=lambda: ExecEnding(stderr_kept=_STDERR_KEPT))
 
 
 async def _stream(
@@ -80,34 +78,18 @@ async def _stream(
     async with calls.exec_stream(
         namespace, pod, container=COPY, command=command, what=f"copy the data of pod {pod}"
     ) as socket:
-        async for message in socket:
-            if message.type != aiohttp.WSMsgType.BINARY or not message.data:
-                if message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
-                    break
-                continue
-            channel, data = message.data[0], message.data[1:]
-            if channel == STDOUT and data:
-                attempt.received += len(data)
-                if limit is not None and already + attempt.received > limit:
-                    raise TooLarge(
-                        f"the data of pod {pod} is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
-                    )
-                pending.append(data)
-                pending_size += len(data)
-                if pending_size >= _FLUSH_BYTES:
-                    chunk = b"".join(pending)
-                    pending, pending_size = [], 0
-                    await asyncio.to_thread(file.write, chunk)
-            elif channel == STDERR:
-                attempt.stderr = (attempt.stderr + data)[-_STDERR_KEPT:]
-            elif channel == STATUS:
-                try:
-                    attempt.status = json.loads(data)
-                except ValueError:
-                    attempt.status = {
-                        "status": "Failure",
-                        "message": data.decode("utf-8", "replace"),
-                    }
+        async for data in stdout_of(socket, attempt.ending):
+            attempt.received += len(data)
+            if limit is not None and already + attempt.received > limit:
+                raise TooLarge(
+                    f"the data of pod {pod} is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
+                )
+            pending.append(data)
+            pending_size += len(data)
+            if pending_size >= _FLUSH_BYTES:
+                chunk = b"".join(pending)
+                pending, pending_size = [], 0
+                await asyncio.to_thread(file.write, chunk)
     if pending:
         await asyncio.to_thread(file.write, b"".join(pending))
     await asyncio.to_thread(file.flush)
@@ -122,9 +104,9 @@ def _command(source_dir: str, offset: int) -> list[str]:
 
 
 def _failure(attempt: _Attempt) -> str:
-    status = attempt.status or {}
+    status = attempt.ending.status or {}
     message = str(status.get("message") or "the stream ended without a status")
-    stderr = attempt.stderr.decode("utf-8", "replace").strip()
+    stderr = attempt.ending.stderr.decode("utf-8", "replace").strip()
     return f"{message}{': ' + stderr if stderr else ''}"
 
 
@@ -174,7 +156,7 @@ async def copy_tree(
             state = await _state(destination, pod, max_entries)
             if state == Completeness.COMPLETE:
                 return attempts
-            ok = (attempt.status or {}).get("status") == "Success"
+            ok = (attempt.ending.status or {}).get("status") == "Success"
             if state == Completeness.CORRUPT or (offset > 0 and not ok and attempt.received == 0):
                 # The resumed stream does not continue the first (or tail is missing): restart.
                 if restarted:
