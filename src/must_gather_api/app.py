@@ -47,6 +47,7 @@ from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.gatherings.tails import ListTails
 from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
 from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
@@ -241,6 +242,7 @@ def create_app(
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
                 cores=_cores(settings, access),
+                tails=ListTails(layout, settings.list_output_tail_bytes),
                 access=access if isinstance(access, ClusterAccess) else None,
             )
             log.info("must-gather-api %s ready", __version__)

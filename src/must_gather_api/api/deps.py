@@ -20,6 +20,7 @@ from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.runner import Runner
 from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.gatherings.tails import ListTails
 from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.settings import Settings
 
@@ -36,6 +37,7 @@ class Services:
     indexes: ArchiveIndexes
     kube_views: KubeViews
     cores: Cores
+    tails: ListTails
     # The cluster, where one is configured (the Forklift picker lists Plans in it).
     access: ClusterAccess | None = None
 

@@ -22,7 +22,7 @@ from must_gather_api.api.scoping import find_visible as _find
 from must_gather_api.errors import InvalidParameter
 from must_gather_api.executors.base import Credentials
 from must_gather_api.gatherings import summaries
-from must_gather_api.gatherings.outputs import read_from, read_tail, read_tails
+from must_gather_api.gatherings.outputs import read_from, read_tail
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.settings import request_defaults
 
@@ -129,11 +129,7 @@ async def list_all(
         offset=offset,
         newest_first=order == "desc",
     )
-    tails = await asyncio.to_thread(
-        read_tails,
-        [services.layout.output_log(g.id) for g in found],
-        services.settings.list_output_tail_bytes,
-    )
+    tails = await services.tails.of(found)
     return JSONResponse([render(g, exec_output=t) for g, t in zip(found, tails, strict=True)])
 
 
