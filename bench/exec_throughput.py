@@ -133,7 +133,8 @@ async def asyncio_exec(cfg: client.Configuration) -> tuple[float, int]:
     received = 0
     started = time.perf_counter()
     async with WsApiClient(cfg) as api:
-        core = client.CoreV1Api(api)
+        # The generated signature does not know the websocket client's ``_headers``.
+        core: Any = client.CoreV1Api(api)
         ws: Any = await core.connect_get_namespaced_pod_exec(
             "bench",
             "default",
