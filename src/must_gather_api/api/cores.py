@@ -8,9 +8,7 @@ returns ``{"cores": [...], "unavailable_nodes": {node: why}}``.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from email.utils import formatdate
 from typing import Annotated, Any, Literal
 
@@ -20,8 +18,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from must_gather_api.api.deps import CallerDep, ServicesDep
 from must_gather_api.api.downloads import content_disposition
 from must_gather_api.auth.base import Caller
-from must_gather_api.cores.decompression import decompressed_name, decompressor_for
-from must_gather_api.cores.service import Cores, OpenCore
+from must_gather_api.cores.decompression import (
+    decompressed,
+    decompressed_name,
+    decompressor_for,
+)
+from must_gather_api.cores.service import Cores
 from must_gather_api.errors import Forbidden, RangeNotSatisfiable
 
 router = APIRouter(prefix="/apiv1/cores", tags=["core dumps"])
@@ -98,14 +100,6 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end - start + 1
 
 
-async def _decompressed(opened: OpenCore) -> AsyncIterator[bytes]:
-    decompressor = decompressor_for(opened.core_id)
-    async for chunk in opened.chunks(0, opened.facts.size):
-        out = await asyncio.to_thread(decompressor.decompress, chunk)
-        if out:
-            yield out
-
-
 @router.get(
     "/download/{node}/{core_id}",
     responses={
@@ -135,7 +129,9 @@ async def download(
         if decompress:
             headers["Content-Disposition"] = content_disposition(decompressed_name(core_id))
             return StreamingResponse(
-                _decompressed(opened), media_type="application/octet-stream", headers=headers
+                decompressed(decompressor_for(core_id), opened.chunks(0, facts.size)),
+                media_type="application/octet-stream",
+                headers=headers,
             )
         headers["Content-Disposition"] = content_disposition(core_id)
         headers["Accept-Ranges"] = "bytes"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ class OpenCore:
     _pod: NodePod
     _resources: contextlib.AsyncExitStack
 
-    async def chunks(self, offset: int, length: int) -> AsyncIterator[bytes]:
+    async def chunks(self, offset: int, length: int) -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in self._pod.stream(
                 ["read", CORES_MOUNT, self.core_id, str(offset), str(length)]
