@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest_asyncio
 from must_gather_api.executors.base import Job, Outcome, Output
 from support.executors import FakeExecutor
 from support.service import make_settings, served_app
+from support.terminal import WIDTH, Terminal
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -28,8 +27,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
 
-CLI = [sys.executable, "-m", "must_gather_api"]
-WIDTH = 100
 LONG = "x" * 250
 
 
@@ -45,42 +42,6 @@ class ChattyExecutor(FakeExecutor):
             await asyncio.sleep(0.03)  # a gathering that takes a moment: the spinner turns
         (job.work_dir / "blob").write_bytes(os.urandom(3 * 1024 * 1024))
         return Outcome()
-
-
-@dataclass
-class Terminal:
-    socket: Path
-    home: Path
-    environment: dict[str, str]
-
-    async def tmux(self, *args: str, check: bool = True) -> str:
-        process = await asyncio.create_subprocess_exec(
-            "tmux", "-S", str(self.socket), "-f", "/dev/null", *args,
-            env=self.environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await process.communicate()
-        assert process.returncode == 0 or not check, err.decode()
-        return out.decode()
-
-    async def start(self, *args: str) -> None:
-        # The shell must outlive Ctrl-C (a handler, not an ignore: the client inherits neither).
-        command = f'trap : INT; {shlex.join([*CLI, *args])}; echo "EXIT=$?"; exec sleep 300'
-        await self.tmux(
-            "new-session", "-d", "-s", "cli", "-c", str(self.home),
-            "-x", str(WIDTH), "-y", "50", "sh", "-c", command,
-        )  # fmt: skip
-
-    async def screen(self) -> str:
-        # -J joins lines the terminal wrapped; lines the program broke itself stay apart.
-        return await self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "cli")
-
-    async def wait_for(self, text: str) -> str:
-        async with asyncio.timeout(45):
-            while text not in (shown := await self.screen()):
-                await asyncio.sleep(0.1)  # polling another process's screen
-        return shown
 
 
 @pytest_asyncio.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from kubesim.auth import ADMIN_TOKEN
 from kubesim.cluster import Cluster
 from support.cores import SECRET, core_files, crash, provision, service_settings
 from support.service import make_settings, served_app
+from support.terminal import WIDTH, Terminal
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120)]
 
@@ -115,3 +117,50 @@ async def test_koredumpctl_commands(kubesim: Cluster, tmp_path: Path) -> None:
         code, out, err = await cli(url, elsewhere, "-1", "get", *token, **koredumpctl)
         assert code == 0, err
         assert (elsewhere / newest["id"]).read_bytes() == on_disk
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+async def test_list_and_get_in_a_terminal(kubesim: Cluster, tmp_path: Path) -> None:
+    """What a person sees: koredumpctl's blocks, and one whole progress line per file saved."""
+    await crash(kubesim, "default", "crasher-a", "worker-0")
+    home = tmp_path / "home"
+    home.mkdir()
+    kubeconfig = provision(kubesim, tmp_path)
+    settings = make_settings(tmp_path, **service_settings(kubeconfig))
+    async with served_app(settings, executor=None) as url:
+
+        async def shown(name: str, *args: str) -> str:
+            terminal = Terminal(
+                tmp_path / f"{name}.sock",
+                home,
+                {
+                    "PATH": os.environ["PATH"],
+                    "HOME": str(home),
+                    "TERM": "xterm-256color",
+                    "MUST_GATHER_API_URL": url,
+                },
+            )
+            try:
+                await terminal.start("cores", *args, "--token", ADMIN_TOKEN)
+                return await terminal.wait_for("EXIT=")
+            finally:
+                await terminal.tmux("kill-server", check=False)
+
+        listed = await shown("list", "list")
+        assert "EXIT=0" in listed, listed
+        assert listed.count("- ID: core.") == 1
+        assert "  Pod: crasher-a" in listed.splitlines()
+        screen = await shown("get", "get", "-1", "-d")
+    lines = screen.splitlines()
+    assert "EXIT=0" in lines, screen
+    core = core_files(kubesim, "worker-0")[0]
+    plain = core.name.removesuffix(".zst")
+    bars = [line for line in lines if line.startswith("core.crash") and "iB" in line]
+    # One whole line per file, the core's then the decompressed one's, its name's middle cut.
+    assert len(bars) == 2, screen
+    assert all(len(line) <= WIDTH and "/s" in line for line in bars), screen
+    names = [line.split()[0] for line in bars]
+    assert names[0].endswith(".zst") and "…" in names[0], screen
+    assert not names[1].endswith(".zst") and names[1][-8:] == plain[-8:], screen
+    assert lines.count(core.name) == 1 and lines.count(plain) == 1
+    assert (home / core.name).read_bytes() == core.read_bytes()

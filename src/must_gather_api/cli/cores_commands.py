@@ -121,7 +121,11 @@ def get(
                 try:
                     saved = session.call(
                         lambda api, c=core: cores.save_core(  # type: ignore[misc]
-                            api, c, directory, decompressed=decompressed
+                            api,
+                            c,
+                            directory,
+                            decompressed=decompressed,
+                            bars=session.screen.downloading,
                         )
                     )
                 except ClientError as e:

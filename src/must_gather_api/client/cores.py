@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from must_gather_api.client.api import Api
+from must_gather_api.client.downloading import Progress
 from must_gather_api.client.errors import ClientError, UsageError
 
 COMPRESSIONS = (".zst", ".lz4", ".xz")
@@ -88,21 +90,43 @@ def _private_file(path: Path) -> Any:
     return os.fdopen(descriptor, "wb")
 
 
-async def _save(api: Api, url: str, target: Path, *, what: str, params: dict[str, str]) -> int:
+Bars = Callable[[str], AbstractContextManager[Progress | None]]
+"""A progress bar for each file saved (none where the output is not a terminal)."""
+
+
+@contextmanager
+def _no_bar(_name: str) -> Iterator[Progress | None]:
+    yield None
+
+
+async def _save(
+    api: Api, url: str, target: Path, *, what: str, params: dict[str, str], bars: Bars
+) -> int:
     written = 0
-    async with api.stream(url, what=what, params=params) as response:
-        sink = await asyncio.to_thread(_private_file, target)
-        try:
-            async for chunk in response.aiter_bytes():
-                await asyncio.to_thread(sink.write, chunk)
-                written += len(chunk)
-        finally:
-            await asyncio.to_thread(sink.close)
+    with bars(target.name) as bar:
+        async with api.stream(url, what=what, params=params) as response:
+            sink = await asyncio.to_thread(_private_file, target)
+            try:
+                if bar is not None:
+                    length = response.headers.get("content-length", "")
+                    bar.start(total=int(length) if length.isdigit() else None, completed=0)
+                async for chunk in response.aiter_bytes():
+                    await asyncio.to_thread(sink.write, chunk)
+                    written += len(chunk)
+                    if bar is not None:
+                        bar.advance(len(chunk))
+            finally:
+                await asyncio.to_thread(sink.close)
     return written
 
 
 async def save_core(
-    api: Api, core: Mapping[str, Any], directory: Path, *, decompressed: bool = False
+    api: Api,
+    core: Mapping[str, Any],
+    directory: Path,
+    *,
+    decompressed: bool = False,
+    bars: Bars = _no_bar,
 ) -> list[Path]:
     """Saves the core and its metadata (and the decompressed core); returns the paths."""
     node, core_id = str(core.get("node", "")), str(core.get("id", ""))
@@ -111,7 +135,7 @@ async def save_core(
     url = f"/apiv1/cores/download/{quote(node, safe='')}/{quote(core_id, safe='')}"
     what = f"core {core_id} on node {node}"
     saved = [directory / core_id]
-    await _save(api, url, saved[0], what=what, params={})
+    await _save(api, url, saved[0], what=what, params={}, bars=bars)
     meta = directory / metadata_name(core_id)
 
     def write_meta() -> None:
@@ -122,6 +146,6 @@ async def save_core(
     saved.append(meta)
     if decompressed and core_id.endswith(COMPRESSIONS):
         plain = directory / metadata_name(core_id).removesuffix(".json")
-        await _save(api, url, plain, what=what, params={"decompress": "true"})
+        await _save(api, url, plain, what=what, params={"decompress": "true"}, bars=bars)
         saved.append(plain)
     return saved

@@ -205,19 +205,37 @@ class Waiting:
             self.display.update(self.task, description=describe(gathering))
 
 
+_BAR_WIDTH = 24
+# The size, speed and time left columns with their gaps, beside the bar.
+_OTHER_COLUMNS = _BAR_WIDTH + 44
+_MIN_NAME = 12
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, its middle replaced by an ellipsis."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[len(text) - tail :]}"
+
+
 class DownloadBar:
     """Shown from the first response on, so that a refusal comes without an empty bar."""
 
     def __init__(self, console: Console, name: str) -> None:
         self.display = rich_progress.Progress(
             rich_progress.TextColumn("{task.description}"),
-            rich_progress.BarColumn(),
+            rich_progress.BarColumn(bar_width=_BAR_WIDTH),
             rich_progress.DownloadColumn(binary_units=True),
             rich_progress.TransferSpeedColumn(),
             rich_progress.TimeRemainingColumn(),
             console=console,
         )
-        self.task = self.display.add_task(name, total=None, start=False)
+        # One line whatever the name's length (a core's ID is ~70 characters): the middle
+        # goes, the start and the end (the program, the pid and time) stay.
+        fitted = middle_ellipsis(name, max(_MIN_NAME, console.width - _OTHER_COLUMNS))
+        self.task = self.display.add_task(fitted, total=None, start=False)
         self.shown = False
 
     def start(self, *, total: int | None, completed: int) -> None:

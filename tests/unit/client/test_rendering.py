@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from must_gather_api.client.following import LineSplitter
-from must_gather_api.client.rendering import age, human_size
+from must_gather_api.client.rendering import age, human_size, middle_ellipsis
 from must_gather_api.client.session import request_body
 
 
@@ -55,3 +55,12 @@ def test_the_request_body_holds_only_what_was_given() -> None:
         "custom-name": "plan:x",
         "command": "'PLAN=my plan' /usr/bin/targeted",
     }
+
+
+def test_middle_ellipsis_keeps_both_ends_within_the_width() -> None:
+    core = "core.crash.0.5f0c0ad4a6a84b0f9a3d6e0d1c2b3a49.20773.1796397266546008.zst"
+    assert middle_ellipsis("must-gather.tar.gz", 40) == "must-gather.tar.gz"
+    fitted = middle_ellipsis(core, 21)
+    assert fitted == "core.crash…546008.zst"
+    assert len(fitted) == 21
+    assert len(middle_ellipsis(core, 12)) == 12
