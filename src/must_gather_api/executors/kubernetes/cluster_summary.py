@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,8 @@ log = logging.getLogger(__name__)
 VERSION_PATH = "/apis/config.openshift.io/v1/clusterversions/version"
 OPERATORS_PATH = "/apis/config.openshift.io/v1/clusteroperators"
 READ_BUDGET = 20.0
-"""Seconds for both reads of one summary, retries included: it must not hold up a gathering."""
+"""Seconds for one read at most (the request timeout bounds it too): a summary must not hold
+up a gathering."""
 
 HEADER = (
     "When opening a support case, bugzilla, or issue please include the following summary "
@@ -284,29 +284,30 @@ def difference_lines(before: ClusterState, after: ClusterState) -> list[str]:
 
 
 async def read_state(calls: ClusterCalls, *, now: datetime | None = None) -> ClusterState:
-    """Both reads, each failure kept as its reason; at most ``READ_BUDGET`` seconds."""
-    # Its own budget: the end's reads come after the gathering's deadline may have passed.
-    bounded = calls.bounded(time.monotonic() + READ_BUDGET)
+    """Both reads, each once as oc makes them (a summary is not worth a retry's wait), each
+    within the request timeout and at most ``READ_BUDGET``; a failure is kept as its reason."""
     version: VersionState | None = None
     operators: tuple[tuple[str, str], ...] | None = None
     version_error = operators_error = ""
     try:
-        async with asyncio.timeout(READ_BUDGET):
-            found = await bounded.get(VERSION_PATH, what="read clusterversion/version")
+        found = await _read(calls, VERSION_PATH, "read clusterversion/version")
         version = version_state(_mapping(found), now or datetime.now(UTC))
     except ClusterCallFailed as e:
         version_error = e.reason
-    except TimeoutError:
-        version_error = "the API server did not answer in time"
     try:
-        async with asyncio.timeout(READ_BUDGET):
-            listed = await bounded.get(OPERATORS_PATH, what="list clusteroperators")
+        listed = await _read(calls, OPERATORS_PATH, "list clusteroperators")
         operators = operator_states(_mapping(listed))
     except ClusterCallFailed as e:
         operators_error = e.reason
-    except TimeoutError:
-        operators_error = "the API server did not answer in time"
     return ClusterState(version, operators, version_error, operators_error)
+
+
+async def _read(calls: ClusterCalls, path: str, what: str) -> Any:
+    try:
+        async with asyncio.timeout(READ_BUDGET):
+            return await calls.request("GET", path, what=what, retry=False)
+    except TimeoutError as e:
+        raise ClusterCallFailed(f"cannot {what}: the API server did not answer in time") from e
 
 
 class ClusterSummaries:

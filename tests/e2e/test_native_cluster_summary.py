@@ -10,6 +10,7 @@ import pytest
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
+from kubesim.faults import ApiErrorRule
 from kubesim.pytest_plugin import ClusterFactory
 from kubesim.seed.openshift import CLUSTER_ID, OPENSHIFT_VERSION
 from must_gather_api.executors.kubernetes import cluster_summary as summary
@@ -126,3 +127,29 @@ async def test_plain_kubernetes_says_what_it_could_not_read_and_succeeds(
             "\tClusterOperators: not compared, they could not be read both times",
         ]
     assert leftovers(cluster) == []
+
+
+@pytest.mark.asyncio
+async def test_reads_that_fail_are_lines_and_the_gathering_succeeds(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    kubesim.faults.api_errors += [
+        ApiErrorRule(status=403, path="/clusterversions/version$"),
+        ApiErrorRule(status=503, path="/clusteroperators$"),
+    ]
+    executor = await executor_for(kubesim, tmp_path)
+    gathering = job(tmp_path)
+    output = Lines()
+    outcome = await executor.run(gathering, output)
+    assert outcome.succeeded, outcome.error_reason
+
+    starts = [i for i, line in enumerate(output.lines) if line == summary.HEADER]
+    assert len(starts) == 2
+    for start in starts:
+        block = raw_block(output.lines, start)
+        assert block[1].startswith("error getting cluster version: cannot read ")
+        assert "403" in block[1]
+        assert block[5].startswith("error getting cluster operators: cannot list ")
+        assert "503" in block[5]
+        assert block[-1] == "\tclusteroperators could not be read"
+    assert leftovers(kubesim) == []
