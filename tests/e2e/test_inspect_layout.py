@@ -19,6 +19,7 @@ commit 6b8e30c5b39aa742147846341a203905e04834f3:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +148,11 @@ async def test_the_fallback_writes_the_files_oc_would_write(
 @pytest.mark.asyncio
 async def test_timestamps_lists_and_masks_are_oc_s(kubesim: Cluster, tmp_path: Path) -> None:
     root, output, reason = await run_fallback(kubesim, tmp_path)
-    # Two runs, each stamped at its start and its end, in Go's time.Now() form.
+    # Two runs, each stamped at its start and its end, in Go's time.Now() form (with the
+    # monotonic reading: oc's inspect runs in oc's process).
     stamps = (root / "timestamp").read_text().splitlines()
     assert len(stamps) == 4
-    assert all(line.endswith(" +0000 UTC") and len(line.split()) == 4 for line in stamps)
+    assert all(re.fullmatch(r"\S+ \S+ \+0000 UTC m=\+\d+\.\d{9}", line) for line in stamps), stamps
     operators = load(root / "cluster-scoped-resources/config.openshift.io/clusteroperators.yaml")
     names = sorted(o["metadata"]["name"] for o in operators["items"])
     assert names == sorted(

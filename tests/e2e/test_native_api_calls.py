@@ -12,11 +12,12 @@ from support.native import Lines, executor_for, job, leftovers
 
 pytestmark = pytest.mark.timeout(120)
 
-# §5, steps 1, 4, 5, 7 and 11; the cluster summary of step 3 is not printed (yet), and
-# cleanup first lists the namespaces carrying the gathering's label (a retried create may
-# have made a second one).
+# §5, steps 1, 3, 4, 5, 7, 11 and 12; cleanup first lists the namespaces carrying the
+# gathering's label (a retried create may have made a second one).
 EXPECTED = [
     ("get", "image.openshift.io", "imagestreams", ""),  # 1: openshift/must-gather:latest
+    ("get", "config.openshift.io", "clusterversions", ""),  # 3: the cluster summary
+    ("list", "config.openshift.io", "clusteroperators", ""),
     ("create", "", "namespaces", ""),  # 4
     ("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""),
     ("list", "", "nodes", ""),  # 5
@@ -28,6 +29,8 @@ EXPECTED = [
     ("create", "", "pods", "exec"),  # tar
     ("list", "", "namespaces", ""),  # 11
     ("delete", "", "namespaces", ""),
+    ("get", "config.openshift.io", "clusterversions", ""),  # 12: the summary again
+    ("list", "config.openshift.io", "clusteroperators", ""),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -22,13 +23,34 @@ TIMESTAMP_FILE = "timestamp"
 _PREFIX_WIDTH = len("must-gather-xxxxx")
 
 
+def _go_fraction(nanoseconds: int, *, keep: bool = False) -> str:
+    """Go's ``.999999999``: the nanoseconds without trailing zeros, none when zero (or
+    ``.0`` with ``keep``, for must-gather-parser, whose pattern needs a fraction)."""
+    digits = f"{nanoseconds:09d}".rstrip("0")
+    return f".{digits}" if digits else (".0" if keep else "")
+
+
 def now_rfc3339nano() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``time.Now().UTC().Format(time.RFC3339Nano)``, as oc stamps its status lines."""
+    wall = time.time_ns()
+    seconds, nanoseconds = divmod(wall, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}{_go_fraction(nanoseconds)}Z"
 
 
-def go_time_now() -> str:
-    """``time.Now()`` as Go's ``%v`` prints it (without the monotonic reading)."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+def go_time_now(started: int | None = None) -> str:
+    """``time.Now()`` as Go's ``%v`` prints it, in UTC; ``started`` (a ``time.monotonic_ns()``
+    reading) adds Go's monotonic reading ``m=+<seconds>``, which counts from oc's start:
+    here from the gathering's."""
+    wall = time.time_ns()
+    seconds, nanoseconds = divmod(wall, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    text = f"{stamp}{_go_fraction(nanoseconds, keep=True)} +0000 UTC"
+    if started is not None:
+        elapsed = max(0, time.monotonic_ns() - started)
+        whole, fraction = divmod(elapsed, 1_000_000_000)
+        text += f" m=+{whole}.{fraction:09d}"
+    return text
 
 
 class Console:
@@ -40,6 +62,7 @@ class Console:
         self._file: TextIO | None = None
         self._lock = threading.Lock()
         self.last_lines = LastLines()
+        self.started = time.monotonic_ns()
 
     def open(self) -> None:
         """Blocking: creates the work dir and ``must-gather.logs``."""
@@ -66,8 +89,9 @@ class Console:
         self._log(line)
 
     def raw(self, text: str) -> None:
-        """Text without prefix (the cluster summary), to the output and the log file."""
-        for line in text.splitlines():
+        """Text without prefix (the cluster summary), to the output and the log file; every
+        ``\n`` ends a line, so blank lines are kept as oc prints them."""
+        for line in text.split("\n"):
             self._output.line(line)
             self._log(line)
 
@@ -86,4 +110,4 @@ class Console:
     def stamp(self) -> None:
         """Blocking: appends the current time to ``timestamp``."""
         with (self._work_dir / TIMESTAMP_FILE).open("a", encoding="utf-8") as file:
-            file.write(go_time_now() + "\n")
+            file.write(go_time_now(self.started) + "\n")

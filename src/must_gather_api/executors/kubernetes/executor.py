@@ -29,6 +29,7 @@ from kubernetes_asyncio import client
 from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import INTERRUPTED, Failure, Job, Outcome, Output
 from must_gather_api.executors.kubernetes import (
+    cluster_summary,
     events_page,
     images,
     inspecting,
@@ -73,6 +74,9 @@ class _Run:
     console: Console
     resources: AsyncExitStack
     left: list[Failure] = field(default_factory=list)
+    summaries: cluster_summary.ClusterSummaries = field(
+        default_factory=cluster_summary.ClusterSummaries
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class KubernetesExecutor:
             deadline = time.monotonic() + job.timeout.total_seconds()
             calls = await resources.enter_async_context(self._calls(api, deadline, console))
             run = _Run(job, calls, console, resources, left)
+            resources.push_async_exit(run.summaries.end)  # so it runs after the namespace goes
             outcome = await self._supervise(run, self._gather(run))
         return dataclasses.replace(outcome, left=tuple(left))
 
@@ -239,6 +244,7 @@ class KubernetesExecutor:
                 fallback=self._settings.must_gather_image,
                 console=console,
             )
+            await run.summaries.start(calls, console)
             if options.run_namespace:
                 place = await namespaces.existing(calls, options.run_namespace)
             else:

@@ -97,7 +97,8 @@ class Inspector:
     # -- one inspect run -----------------------------------------------------------------
 
     async def stamp(self) -> None:
-        await asyncio.to_thread(writing.append_line, self.root / "timestamp", go_time_now())
+        stamp = go_time_now(self.console.started)
+        await asyncio.to_thread(writing.append_line, self.root / "timestamp", stamp)
 
     async def discover(self) -> None:
         """Writes the aggregated discovery files and learns what the server serves."""

@@ -8,14 +8,13 @@ the data can be copied out with ``tar`` after gather has ended.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from must_gather_api.durations import format_duration
 from must_gather_api.executors.base import Job
-from must_gather_api.executors.kubernetes import nodes
+from must_gather_api.executors.kubernetes import local_layout, nodes
 from must_gather_api.executors.kubernetes.namespaces import labels
 from must_gather_api.parameters import Command
 
@@ -199,7 +198,6 @@ def container_status(pod: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def image_folder(pod: dict[str, Any], fallback: str) -> str:
-    """oc's directory for one image's data: its image ID with every run of other characters
-    than letters and digits made a dash."""
+    """oc's directory for one image's data, named after the gather container's image ID."""
     image_id = str(container_status(pod, GATHER).get("imageID") or fallback)
-    return re.sub(r"[^A-Za-z0-9]+", "-", image_id).strip("-") or "image"
+    return local_layout.folder_name(image_id, "image")

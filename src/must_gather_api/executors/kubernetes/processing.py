@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from must_gather_api.executors.kubernetes import copying, extracting, waiting
+from must_gather_api.executors.kubernetes import copying, extracting, local_layout, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import (
@@ -152,7 +151,7 @@ class PodProcessor:
         destination = self.copying.work_dir
         if plan.per_node:
             node = str((pod.get("spec") or {}).get("nodeName") or plan.node)
-            destination = destination / (re.sub(r"[^A-Za-z0-9._-]+", "-", node) or "node")
+            destination = destination / local_layout.folder_name(node, "node")
         destination = self._claim(destination / folder)
         await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
         await self._gather_logs(calls, name, destination / "gather.logs")
