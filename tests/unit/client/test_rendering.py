@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,22 @@ def test_the_request_body_holds_only_what_was_given() -> None:
         "custom-name": "plan:x",
         "command": "'PLAN=my plan' /usr/bin/targeted",
     }
+
+
+def test_the_request_body_asks_for_cores_only_when_wanted() -> None:
+    def body(cores: str) -> dict[str, Any]:
+        return request_body(
+            images=[],
+            image_stream="",
+            node_name="",
+            timeout="",
+            name="",
+            since="",
+            command=[],
+            cores=cores,
+        )
+
+    assert body("all") == {"cores": "all"}
+    assert body("metadata") == {"cores": "metadata"}
+    assert body("none") == {}
+    assert body("") == {}
