@@ -6,6 +6,7 @@ enforces RBAC; its audit log is compared with the roles, both ways)."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from kubesim import kinds
 from kubesim.auth import SA_PREFIX
 from kubesim.cluster import Cluster
 from kubesim.rbac import rule_allows
+from must_gather_api.cli import demo_cores
 from must_gather_api.cores.nodes import pod_body
 from must_gather_api.cores.service import Cores
 from must_gather_api.kube.access import ClusterAccess
@@ -274,3 +276,23 @@ async def test_the_service_reads_and_deletes_cores_with_exactly_the_node_side_ro
     used = set().union(*(used_by(record, rules) for record in calls))
     unused = grants(rules) - used - NOT_RECORDED
     assert not unused, f"the roles grant what the service never did: {sorted(unused)}"
+
+
+def test_the_demo_gives_the_service_what_deploy_cores_gives_it(render: Render) -> None:
+    def shape(obj: dict[str, Any]) -> str:
+        metadata = obj["metadata"]
+        return json.dumps(
+            [
+                obj.get("kind", "Namespace"),
+                metadata["name"],
+                metadata.get("namespace", ""),
+                obj.get("rules"),
+                obj.get("roleRef"),
+                obj.get("subjects"),
+            ],
+            sort_keys=True,
+        )
+
+    rendered = {shape(o) for o in render("kubernetes:cores") if o["kind"] != "NetworkPolicy"}
+    assert {shape(obj) for _, obj in demo_cores.node_side_objects()} == rendered
+    assert demo_cores.NODE_NAMESPACE == NODE_NAMESPACE
