@@ -18,8 +18,9 @@ from bench import records, serving, textlog
 from bench.reporting import GIB, MIB, percentile, ratio, summary
 from must_gather_api.archive import index, packing
 from must_gather_api.gatherings.layout import Layout
-from must_gather_api.gatherings.records import Request, Status
+from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.store import GatheringStore, now
+from must_gather_api.parameters import GatheringOptions
 
 SAMPLES = 20
 
@@ -40,7 +41,7 @@ async def archived_tree(state: Path, tree: Path) -> tuple[int, packing.Packed]:
     layout = Layout(state / "data")
     store = await GatheringStore.open(records.database_url(state))
     try:
-        record = await store.create(Request(image="bench"), requested_by="bench")
+        record = await store.create(GatheringOptions.of(image="bench"), requested_by="bench")
         packed = await asyncio.to_thread(_pack, tree, layout, record.id)
         await store.update(
             record.id,
