@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -109,12 +109,23 @@ class CoreCollector:
         """What the runner adds to the gathering's time limit for this step."""
         return self._copy_time if job.options.cores != "none" else timedelta(0)
 
-    async def after(
-        self, gathering: Awaitable[Outcome | None], job: Job, output: Output
+    def after(
+        self, gathering: Callable[[], Awaitable[Outcome | None]], job: Job, output: Output
+    ) -> Coroutine[Any, Any, Outcome | None]:
+        """The run of ``gathering`` (called in the task, so that a cancel before the task
+        starts leaves no coroutine unawaited), then the cores it asked for."""
+        if job.options.cores == "none":
+            return self._only(gathering)
+        return self._then_cores(gathering, job, output)
+
+    async def _only(self, gathering: Callable[[], Awaitable[Outcome | None]]) -> Outcome | None:
+        return await gathering()
+
+    async def _then_cores(
+        self, gathering: Callable[[], Awaitable[Outcome | None]], job: Job, output: Output
     ) -> Outcome | None:
-        """``gathering``'s outcome, once the cores it asked for are in its work directory."""
-        outcome = await gathering
-        if outcome is not None and job.options.cores != "none":
+        outcome = await gathering()
+        if outcome is not None:
             await self.collect(job.work_dir, job.options.cores, output)
         return outcome
 

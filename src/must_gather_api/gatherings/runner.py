@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from must_gather_api.cores.collection import CoreCollector
 from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
@@ -222,14 +223,18 @@ class Runner:
             flush_interval=self._options.flush_interval.total_seconds(),
             mask=masker(credentials.token if credentials else ""),
         ) as output:
-            call = (
-                self._executor.recover(job, output) if recover else self._executor.run(job, output)
-            )
-            if self._cores is not None:
-                # Inside the task: a cancel or the time limit stops the cores' copy too.
-                call = self._cores.after(call, job, output)
+
+            def call() -> Coroutine[Any, Any, Outcome | None]:
+                return (
+                    self._executor.recover(job, output)
+                    if recover
+                    else self._executor.run(job, output)
+                )
+
+            # Inside the task: a cancel or the time limit stops the cores' copy too.
+            wrapped = call() if self._cores is None else self._cores.after(call, job, output)
             task: asyncio.Task[Outcome | None] = asyncio.create_task(
-                call, name=f"gathering-{gathering.id}"
+                wrapped, name=f"gathering-{gathering.id}"
             )
             running = _Running(task=task, output=output)
             self._running[gathering.id] = running
