@@ -121,6 +121,13 @@ async def _check_cores(
         raise InvalidParameter(
             "cores", "core dumps are read from this service's own cluster, not with server"
         )
+    if asked.cores == "all" and (asked.redact or settings.redaction is RedactionMode.ALWAYS):
+        # Redaction replaces addresses and names in text; a core is a process's memory.
+        raise InvalidParameter(
+            "cores",
+            "all cannot be redacted: a core dump is process memory, never safe to share; "
+            "ask for metadata, or for all without redact",
+        )
     if not await authenticator.may(caller, settings.cores_permission):
         raise Forbidden(
             f"cores: {asked.cores} needs the permission to read core dumps (CORES_*, "

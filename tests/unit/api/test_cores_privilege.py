@@ -103,3 +103,29 @@ async def test_cores_are_not_read_from_a_requests_server(tmp_path: Path) -> None
             default_image=DEFAULT,
         )
     assert refused.value.field == "cores"
+
+
+@pytest.mark.parametrize(("body", "mode"), [({"redact": True}, "on-request"), ({}, "always")])
+async def test_all_is_refused_for_a_redacted_archive_metadata_is_not(
+    tmp_path: Path, body: dict[str, object], mode: str
+) -> None:
+    configured = settings(tmp_path, redaction=mode)
+    reviews = Reviews(configured.cores_permission)
+    caller = Caller(user="someone", token="t", is_admin=True)
+    with pytest.raises(InvalidParameter) as refused:
+        await check(
+            GatheringRequest.model_validate({**body, "cores": "all"}),
+            caller,
+            settings=configured,
+            authenticator=reviews,
+            default_image=DEFAULT,
+        )
+    assert refused.value.field == "cores"
+    assert "process memory" in refused.value.reason
+    await check(
+        GatheringRequest.model_validate({**body, "cores": "metadata"}),
+        caller,
+        settings=configured,
+        authenticator=reviews,
+        default_image=DEFAULT,
+    )
