@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +36,7 @@ UNAVAILABLE_FILE = "_unavailable-nodes.json"
 # What tar adds around one file: its header, a PAX header for long names, the padding.
 _PER_FILE = 3 * 512
 _PREFIX = "[must-gather-api] cores: "
+_WRITING = timedelta(seconds=60)
 
 Key = tuple[str, str]
 
@@ -107,7 +109,8 @@ class CoreCollector:
 
     def extra_time(self, job: Job) -> timedelta:
         """What the runner adds to the gathering's time limit for this step."""
-        return self._copy_time if job.options.cores != "none" else timedelta(0)
+        # The list and the copy share ``copy_time``; the rest is for writing the JSON.
+        return self._copy_time + _WRITING if job.options.cores != "none" else timedelta(0)
 
     def after(
         self, gathering: Callable[[], Awaitable[Outcome | None]], job: Job, output: Output
@@ -130,6 +133,7 @@ class CoreCollector:
         return outcome
 
     async def collect(self, work_dir: Path, mode: str, output: Output) -> None:
+        deadline = time.monotonic() + self._copy_time.total_seconds()
         own = await asyncio.to_thread(packing.find_packed_archive, work_dir, self._archive_filename)
         if own is not None:
             output.line(
@@ -165,7 +169,7 @@ class CoreCollector:
             budget = self._limit - await asyncio.to_thread(_used_bytes, work_dir)
             budget -= sum(len(json.dumps(core, indent=2)) + 64 for core in listing.cores)
         chosen = plan(listing, budget=budget)
-        await self._copy(target, chosen)
+        await self._copy(target, chosen, deadline)
         for core in listing.cores:
             key = _key(core)
             note = chosen.notes.get(key)
@@ -175,15 +179,15 @@ class CoreCollector:
             await asyncio.to_thread(_write_json, _json_path(target, key), shown)
         self._report(listing, chosen, output)
 
-    async def _copy(self, target: Path, chosen: _Plan) -> None:
-        """Copies the wanted cores, one pod per node, every node at once, within the copy
-        time; a core that could not be copied moves to ``chosen.notes``."""
+    async def _copy(self, target: Path, chosen: _Plan, deadline: float) -> None:
+        """Copies the wanted cores, one pod per node, every node at once, until ``deadline``
+        (the copy time from the list's start); a core not copied moves to ``chosen.notes``."""
         by_node: dict[str, list[tuple[str, int]]] = {}
         for (node, core_id), size in chosen.wanted.items():
             by_node.setdefault(node, []).append((core_id, size))
         copied: set[Key] = set()
         try:
-            async with asyncio.timeout(self._copy_time.total_seconds()):
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 await asyncio.gather(
                     *(
                         self._copy_node(target, node, cores, copied, chosen.notes)
