@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import (
     archive_ready,
+    cores_list,
     download,
     growth,
     kube_get,
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "member_read": member_read,
     "kube_get": kube_get,
     "redaction": redaction,
+    "cores_list": cores_list,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 

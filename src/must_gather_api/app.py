@@ -35,6 +35,7 @@ from must_gather_api.api.metrics import Metrics
 from must_gather_api.api.quotas import FollowStreams
 from must_gather_api.auth.base import Authenticator, NoAuthentication
 from must_gather_api.auth.kubernetes import KubernetesAuthenticator
+from must_gather_api.cores.collection import CoreCollector
 from must_gather_api.cores.service import Cores
 from must_gather_api.errors import ConfigurationError
 from must_gather_api.executors.base import Executor
@@ -194,6 +195,7 @@ def create_app(
             auth = authenticator or _default_authenticator(settings, access)
             resources.push_async_callback(auth.close)
             metrics = Metrics()
+            core_dumps = _cores(settings, access)
             runner = Runner(
                 store=store,
                 executor=executor or _default_executor(settings, access),
@@ -208,6 +210,12 @@ def create_app(
                     redaction=redaction,
                 ),
                 on_finished=metrics.finished,
+                cores=CoreCollector(
+                    core_dumps,
+                    max_archive_bytes=settings.max_archive_bytes,
+                    copy_time=settings.gather_timeout_margin,
+                    archive_filename=settings.archive_filename,
+                ),
             )
             await runner.start()
             resources.push_async_callback(runner.stop, grace=settings.shutdown_grace_period)
@@ -241,7 +249,7 @@ def create_app(
                 follows=FollowStreams(settings.max_follows_per_user),
                 indexes=indexes,
                 kube_views=KubeViews(indexes),
-                cores=_cores(settings, access),
+                cores=core_dumps,
                 tails=ListTails(layout, settings.list_output_tail_bytes),
                 access=access if isinstance(access, ClusterAccess) else None,
             )

@@ -11,7 +11,8 @@ from deploy.rendering import Render, copy_tree, render_variant
 
 @pytest.fixture(scope="session")
 def render(tmp_path_factory: pytest.TempPathFactory) -> Render:
-    """``render("openshift")`` or ``render("openshift+components")``: the objects, cached."""
+    """``render("openshift")``, ``render("openshift+components")`` or
+    ``render("openshift:cores")``: the objects, cached."""
     cache: dict[str, list[dict[str, Any]]] = {}
     work = tmp_path_factory.mktemp("kustomize")
     tree = copy_tree(work)

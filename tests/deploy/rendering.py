@@ -21,8 +21,10 @@ from kubesim.pytest_plugin import KUBECTL, kubectl_binary
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 OVERLAYS = ("openshift", "kubernetes")
-COMPONENTS = ("persistence", "service-credentials")
+COMPONENTS = ("persistence", "service-credentials", "cores")
 VARIANTS = (*OVERLAYS, *(f"{overlay}+components" for overlay in OVERLAYS))
+# The node side of core dumps, applied beside an overlay (its objects name their namespaces).
+NODE_SIDES = {"kubernetes": "cores", "openshift": "overlays/openshift/cores"}
 
 Render = Callable[[str], list[dict[str, Any]]]
 
@@ -44,7 +46,10 @@ def kustomize(directory: Path, tmp_home: Path) -> list[dict[str, Any]]:
 
 
 def render_variant(tree: Path, variant: str, home: Path) -> list[dict[str, Any]]:
-    """``openshift`` or ``openshift+components`` rendered from ``tree``, a copy of deploy/."""
+    """``openshift``, ``openshift+components`` or ``openshift:cores`` (the node side)
+    rendered from ``tree``, a copy of deploy/."""
+    if variant.endswith(":cores"):
+        return kustomize(tree / NODE_SIDES[variant.removesuffix(":cores")], home)
     overlay, _, extra = variant.partition("+")
     directory = tree / "overlays" / overlay
     if extra:

@@ -93,6 +93,7 @@ def test_every_setting_has_its_default_unless_the_variant_means_otherwise(
     expected = dict(BASE_OVERRIDES) | TLS_OVERRIDES
     if variant.endswith("+components"):
         expected["GATHER_CREDENTIALS"] = "service"
+        expected["CORES_POD_NAMESPACE"] = "must-gather-api-cores"
     for name, value in expected.items():
         assert seen.pop(name) == value, name
     # The rest, loaded as the service loads them, are the defaults.

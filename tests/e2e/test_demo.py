@@ -34,6 +34,7 @@ def quick_start_lines() -> list[str]:
 async def shell(line: str, *, cwd: Path, port: int, tls_port: int = 0) -> str:
     line = line.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
     line = line.replace("127.0.0.1:8443", f"127.0.0.1:{tls_port}")
+    cwd.mkdir(exist_ok=True)
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-c",
@@ -97,6 +98,7 @@ async def test_make_demo_and_the_readme_lines_give_real_archives(tmp_path: Path)
             with tarfile.open(tmp_path / targeted["archive-name"]) as tar:
                 assert any("crs/plan/prod-cold-migration.yaml" in n for n in tar.getnames())
             await read_on_the_server(lines, cwd=tmp_path, port=port, tls_port=tls_port)
+            await read_the_crashed_pods_core(banner, cwd=tmp_path / "cores", port=port)
         finally:
             demo.send_signal(signal.SIGINT)
             code = await asyncio.wait_for(demo.wait(), 60)
@@ -123,6 +125,38 @@ async def read_on_the_server(lines: list[str], *, cwd: Path, port: int, tls_port
     if kubectl_binary() is not None:
         pods = await shell(kubectl_line, cwd=cwd, port=port)
         assert "CrashLoopBackOff" in pods and pods.startswith("NAMESPACE"), pods
+
+
+def core_lines(banner: str) -> list[str]:
+    """The banner's core dump lines: the CLI's, then koredump's README curl lines."""
+    section = banner.split("# core dumps:", 1)[1].split("\n\n", 1)[0]
+    lines = [line.split("  #", 1)[0].strip() for line in section.splitlines()[1:]]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+async def read_the_crashed_pods_core(banner: str, *, cwd: Path, port: int) -> None:
+    """The demo's crashed pod is in `cores list`, `cores get -1` saves its core, and
+    koredump's README lines list, describe and download the same core."""
+    cwd.mkdir()
+    lines = core_lines(banner)
+    assert len(lines) == 6, lines
+    cli = f"{sys.executable} -m must_gather_api"
+    listed = await shell(lines[0].replace("must-gather-api", cli, 1), cwd=cwd, port=port)
+    assert listed.count("- ID: core.") == 1, listed
+    assert "Pod: crasher" in listed and "Signal: SIGSEGV (11)" in listed, listed
+    saved = (await shell(lines[1].replace("must-gather-api", cli, 1), cwd=cwd, port=port)).split()
+    [core] = [cwd / Path(p).name for p in saved if p.endswith(".zst")]
+    assert (core.stat().st_mode & 0o777) == 0o600
+
+    export, *curls = lines[2:]
+    assert export.startswith("export token=") and f" id={core.name}" in export
+    assert len(curls) == 3 and all(line.startswith("curl -f") for line in curls)
+    answers = [await shell(f"{export}; {line}", cwd=cwd / "curl", port=port) for line in curls]
+    [shown] = json.loads(answers[0])
+    assert (shown["pod"], shown["namespace"], shown["id"]) == ("crasher", "default", core.name)
+    assert json.loads(answers[1]) == shown
+    assert (cwd / "curl" / core.name).read_bytes() == core.read_bytes()
+    assert not [a for a in [listed, *answers] if "demo-password" in a]
 
 
 async def wait_for_end(gathering_id: int, *, cwd: Path, port: int) -> dict[str, object]:

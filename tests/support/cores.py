@@ -40,8 +40,11 @@ def _terminated(pod: dict[str, Any]) -> bool:
     return bool(statuses) and all("terminated" in s.get("state", {}) for s in statuses)
 
 
-async def crash(cluster: Cluster, namespace: str, name: str, node: str) -> None:
-    """A pod whose process dies of SIGSEGV on ``node``; returns once the node kept its core."""
+async def crash(
+    cluster: Cluster, namespace: str, name: str, node: str, *, core_bytes: int = 300000
+) -> None:
+    """A pod whose process dies of SIGSEGV on ``node``; returns once the node kept its core
+    (``core_bytes`` of memory before compression)."""
     async with asyncio.timeout(30), cluster.store.watch(kinds.PODS, namespace=namespace) as watch:
         cluster.store.create(
             kinds.PODS,
@@ -57,7 +60,7 @@ async def crash(cluster: Cluster, namespace: str, name: str, node: str) -> None:
                             "image": "kubesim.local/crashes",
                             "env": [
                                 {"name": "DB_PASSWORD", "value": SECRET},
-                                {"name": "CORE_BYTES", "value": "300000"},
+                                {"name": "CORE_BYTES", "value": str(core_bytes)},
                             ],
                         }
                     ],

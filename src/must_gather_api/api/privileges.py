@@ -12,6 +12,9 @@ service makes. Each refusal is a 403 that names the parameter.
 With ``GATHER_CREDENTIALS=caller`` the pods run with the caller's own token, so the
 cluster judges every parameter itself; only ``server`` is checked here in both modes,
 because it chooses where a token is sent.
+
+``cores`` (core dumps in the archive) needs ``CORES_*``, as ``/apiv1/cores`` does, in both
+modes and for admins too: a core dump holds a process's memory.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ async def check(
     """Raise Forbidden naming the first parameter this caller may not use."""
     _check_server(asked, caller, settings)
     _check_redaction(asked, caller, settings)
+    await _check_cores(asked, caller, settings, authenticator)
     if caller.is_admin or settings.gather_credentials is not GatherCredentials.SERVICE:
         return
     for key, given in (
@@ -105,6 +109,30 @@ async def check(
                 f"run-namespace: user {caller.user!r} may not create pods in namespace "
                 f"{asked.run_namespace!r}, so the service will not run there for them"
             )
+
+
+async def _check_cores(
+    asked: GatheringRequest, caller: Caller, settings: Settings, authenticator: Authenticator
+) -> None:
+    # A core dump is a process's memory: the archive must not be a way around /apiv1/cores.
+    if asked.cores in ("", "none"):
+        return
+    if asked.server:
+        raise InvalidParameter(
+            "cores", "core dumps are read from this service's own cluster, not with server"
+        )
+    if asked.cores == "all" and (asked.redact or settings.redaction is RedactionMode.ALWAYS):
+        # Redaction replaces addresses and names in text; a core is a process's memory.
+        raise InvalidParameter(
+            "cores",
+            "all cannot be redacted: a core dump is process memory, never safe to share; "
+            "ask for metadata, or for all without redact",
+        )
+    if not await authenticator.may(caller, settings.cores_permission):
+        raise Forbidden(
+            f"cores: {asked.cores} needs the permission to read core dumps (CORES_*, "
+            f"cluster-admin by default), which user {caller.user!r} does not have"
+        )
 
 
 def _check_redaction(asked: GatheringRequest, caller: Caller, settings: Settings) -> None:

@@ -90,6 +90,13 @@ class GatheringRequest(BaseModel):
         description="With redact, also keep the un-redacted archive (admin permission only; "
         "never with REDACTION=always).",
     )
+    cores: str = Field(
+        "",
+        description="The nodes' core dumps in the archive under cores/<node>/: `none` (default), "
+        "`metadata` (one JSON per core) or `all` (the cores too, within MAX_ARCHIVE_BYTES). "
+        "Needs the CORES_* permission as well.",
+        examples=["metadata"],
+    )
 
     @field_validator("all_images", "host_network", "keep", "redact", "keep_original", mode="before")
     @classmethod
@@ -173,6 +180,7 @@ class GatheringView(BaseModel):
     keep: bool = False
     redact: bool = Field(False, description="The served archive is redacted.")
     keep_original: bool = Field(False, alias="keep-original")
+    cores: str = Field("none", description="none, metadata or all: core dumps in the archive.")
 
 
 def timestamp(value: datetime | None) -> str:

@@ -90,6 +90,14 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+class CoresChoice(StrEnum):
+    """The request's ``cores`` (the client does not import the service's validators)."""
+
+    NONE = "none"
+    METADATA = "metadata"
+    ALL = "all"
+
+
 @contextmanager
 def _exits() -> Iterator[None]:
     """A ClientError ends the command with one line on stderr and its exit code."""
@@ -208,6 +216,14 @@ def run(
             "--redact", help="An archive safe to share: addresses, MACs, domains obfuscated."
         ),
     ] = False,
+    cores: Annotated[
+        CoresChoice | None,
+        typer.Option(
+            "--cores",
+            help="Also the nodes' core dumps: their metadata, or all (within the size limit).",
+            show_default=False,
+        ),
+    ] = None,
     path: PathOption = None,
     *,
     connection: Connection,
@@ -229,6 +245,7 @@ def run(
             since=since,
             command=command or [],
             redact=redact,
+            cores=cores.value if cores else "",
         )
         gathering = session.call(lambda api: api.create(body))
         save = save or path is not None

@@ -21,6 +21,7 @@ from kubesim import kinds, tls
 from kubesim.auth import ADMIN_TOKEN, USER_TOKEN
 from kubesim.cluster import Cluster, ClusterOptions
 from must_gather_api.app import create_app
+from must_gather_api.cli import demo_cores
 from must_gather_api.settings import Settings, load_settings
 
 SERVICE_NAMESPACE = "must-gather-api"
@@ -91,18 +92,30 @@ def demo_settings(state: Path, service_kubeconfig: Path, *, port: int) -> Settin
             "PORT": str(port),
         }
     )
+    # The node pods run where deploy/cores puts them (demo_cores gives the account its roles);
+    # the simulated NotReady node answers nothing, so it is not waited for long.
+    environ["CORES_POD_NAMESPACE"] = demo_cores.NODE_NAMESPACE
+    environ.setdefault("CORES_NODE_TIMEOUT", "5s")
     environ.pop("DATABASE_URL", None)
     environ.pop("API_TLS_CERTIFICATE", None)
     environ.pop("API_TLS_KEY", None)
     return load_settings(environ)
 
 
-def banner(cluster: Cluster, settings: Settings, state: Path, *, tls_port: int) -> str:
+def banner(
+    cluster: Cluster,
+    settings: Settings,
+    state: Path,
+    *,
+    tls_port: int,
+    crashed: demo_cores.Crashed | None = None,
+) -> str:
     host, port = settings.listen_address()
     url = f"http://{host}:{port}"
     secure = f"https://{host}:{tls_port}"
     ca = state / "tls" / "ca.crt"
     auth = f'-H "Authorization: Bearer {ADMIN_TOKEN}"'
+    cores = demo_cores.instructions(crashed, url=url, token=ADMIN_TOKEN) if crashed else ""
     targeted = json.dumps(
         {
             "custom-name": "plan:prod-cold-migration",
@@ -137,7 +150,7 @@ Try, in another terminal:
          MUST_GATHER_API_CA_FILE={ca}
   must-gather-api kubeconfig 1 > g1.kubeconfig    # a file: kubectl reads it twice
   kubectl --kubeconfig g1.kubeconfig get pods -A
-
+{cores}
 Stop with Ctrl-C.
 """
 
@@ -158,6 +171,8 @@ async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bo
     )
     async with Cluster(options) as cluster:
         service_kubeconfig = provision_service_account(cluster, state)
+        demo_cores.provision_node_side(cluster)
+        crashed = await demo_cores.crash_a_workload(cluster)
         settings = demo_settings(state, service_kubeconfig, port=port)
         host, bound_port = settings.listen_address()
         app = create_app(settings)
@@ -190,7 +205,8 @@ async def run(*, port: int, tls_port: int, state_dir: Path | None, openshift: bo
             if not secure_server.started:
                 sys.stderr.write(f"demo: no HTTPS on port {tls_port} (in use?); HTTP only\n")
         if server.started:
-            print(banner(cluster, settings, state, tls_port=tls_port), flush=True)  # noqa: T201
+            shown = banner(cluster, settings, state, tls_port=tls_port, crashed=crashed)
+            print(shown, flush=True)  # noqa: T201
         await serving
         if secure is not None:
             await secure

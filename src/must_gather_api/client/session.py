@@ -35,6 +35,7 @@ def request_body(
     since: str,
     command: list[str],
     redact: bool = False,
+    cores: str = "",
 ) -> dict[str, Any]:
     """The POST body: only what was given; the first image is `image`, the rest `images`."""
     body: dict[str, Any] = {
@@ -46,6 +47,7 @@ def request_body(
         "since": since,
         "command": shlex.join(command) if command else "",
         "redact": redact,
+        "cores": "" if cores == "none" else cores,
     }
     if len(images) > 1:
         body["images"] = images[1:]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class Listing:
     cores: list[dict[str, Any]]
     unavailable: dict[str, str] = field(default_factory=dict)
     """Nodes that did not answer, with why."""
+    sizes: dict[tuple[str, str], int] = field(default_factory=dict, compare=False)
+    """Each listed core's file size by (node, id), kept out of its metadata."""
 
 
 @dataclass
@@ -59,6 +61,19 @@ class OpenCore:
 
     async def close(self) -> None:
         await self._resources.aclose()
+
+
+@dataclass(frozen=True)
+class NodeFiles:
+    """A node's cores, read through the pod ``Cores.reading`` made."""
+
+    _pod: NodePod
+
+    def chunks(self, core_id: str, size: int) -> AsyncIterator[bytes]:
+        """The first ``size`` bytes of the core (CoreNotFound if it is gone)."""
+        if not records.valid_core_id(core_id):
+            raise CoreNotFound(f"there is no core dump {core_id!r}")
+        return self._pod.stream(["read", CORES_MOUNT, core_id, "0", str(size)])
 
 
 class Cores:
@@ -101,7 +116,9 @@ class Cores:
             raise NodeUnavailable(f"node {node} answered something that is not a list")
         return [r for r in raw if isinstance(r, dict)]
 
-    async def _ask(self, calls: ClusterCalls, node: str) -> list[dict[str, Any]] | str:
+    async def _ask(
+        self, calls: ClusterCalls, node: str
+    ) -> list[tuple[dict[str, Any], records.FileFacts]] | str:
         """The node's cores, or why it did not answer."""
         timeout = self._settings.cores_node_timeout.total_seconds()
         bounded = calls.bounded(time.monotonic() + timeout)
@@ -112,7 +129,7 @@ class Cores:
             return f"node {node} did not answer within {timeout:g}s"
         except MustGatherError as e:
             return e.message
-        return [records.public(raw, node) for raw in found]
+        return [(records.public(raw, node), records.facts(raw)) for raw in found]
 
     async def list(self, *, namespace: str = "", pod: str = "") -> Listing:
         async with self._calls() as calls:
@@ -120,12 +137,16 @@ class Cores:
             answers = await asyncio.gather(*(self._ask(calls, node) for node in nodes))
         cores: list[dict[str, Any]] = []
         unavailable: dict[str, str] = {}
+        sizes: dict[tuple[str, str], int] = {}
         for node, answer in zip(nodes, answers, strict=True):
             if isinstance(answer, str):
                 unavailable[node] = answer
-            else:
-                cores += [c for c in answer if records.matches(c, namespace=namespace, pod=pod)]
-        return Listing(records.oldest_first(cores), unavailable)
+                continue
+            for core, facts in answer:
+                if records.matches(core, namespace=namespace, pod=pod):
+                    cores.append(core)
+                    sizes[node, str(core.get("id", ""))] = facts.size
+        return Listing(records.oldest_first(cores), unavailable, sizes)
 
     def _check(self, node: str, core_id: str) -> None:
         if not records.valid_node(node) or not records.valid_core_id(core_id):
@@ -158,6 +179,14 @@ class Cores:
             await resources.aclose()
             raise
         return OpenCore(node, core_id, facts, pod, resources)
+
+    @contextlib.asynccontextmanager
+    async def reading(self, node: str) -> AsyncIterator[NodeFiles]:
+        """One pod on ``node`` to read several of its cores in turn (a gathering's copy)."""
+        if not records.valid_node(node):
+            raise CoreNotFound(f"there is no node {node!r}")
+        async with self._calls() as calls, self._pod(calls, node) as pod:
+            yield NodeFiles(pod)
 
     async def delete(self, node: str, core_id: str) -> None:
         """Removes the file from the node (the pod mounts the directory writable for this)."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from must_gather_api.cores.collection import CoreCollector
 from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
 from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, Failure, Outcome
 from must_gather_api.gatherings import finishing
@@ -67,12 +69,14 @@ class Runner:
         layout: Layout,
         options: RunnerOptions,
         on_finished: Callable[[Gathering, Outcome, float], None] | None = None,
+        cores: CoreCollector | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
         self._layout = layout
         self._options = options
         self._on_finished = on_finished
+        self._cores = cores
         # By id, not by arrival: concurrent POSTs reach ``submit`` in whatever order their
         # commits return, and FIFO means the order the records were created in.
         self._queue: asyncio.PriorityQueue[int] = asyncio.PriorityQueue()
@@ -211,17 +215,26 @@ class Runner:
             ledger=StoredLedger(self._store, gathering.id),
         )
         limit = job.timeout + self._options.timeout_margin
+        if self._cores is not None:
+            limit += self._cores.extra_time(job)
         self._idle.clear()
         async with OutputLog(
             self._layout.output_log(gathering.id),
             flush_interval=self._options.flush_interval.total_seconds(),
             mask=masker(credentials.token if credentials else ""),
         ) as output:
-            call = (
-                self._executor.recover(job, output) if recover else self._executor.run(job, output)
-            )
+
+            def call() -> Coroutine[Any, Any, Outcome | None]:
+                return (
+                    self._executor.recover(job, output)
+                    if recover
+                    else self._executor.run(job, output)
+                )
+
+            # Inside the task: a cancel or the time limit stops the cores' copy too.
+            wrapped = call() if self._cores is None else self._cores.after(call, job, output)
             task: asyncio.Task[Outcome | None] = asyncio.create_task(
-                call, name=f"gathering-{gathering.id}"
+                wrapped, name=f"gathering-{gathering.id}"
             )
             running = _Running(task=task, output=output)
             self._running[gathering.id] = running

@@ -23,6 +23,7 @@ from must_gather_api.parameters.commands import Command, parse_command
 from must_gather_api.parameters.images import ImageStreamRef, image, image_stream
 from must_gather_api.parameters.servers import server
 from must_gather_api.parameters.validators import (
+    cores_mode,
     custom_name,
     namespace,
     node_name,
@@ -61,6 +62,7 @@ NEWER_FIELDS = (
     "keep",
     "redact",
     "keep_original",
+    "cores",
 )
 """The parameters added since the old service, in the order the API shows them."""
 
@@ -103,6 +105,7 @@ _TEXTS: dict[str, Callable[[str], str]] = {
     "source_dir": source_dir,
     "server": server,
     "run_namespace": namespace,
+    "cores": cores_mode,
 }
 # Parsed parameters: the text is kept as given, beside its meaning.
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -164,6 +167,9 @@ class GatheringOptions:
     # un-redacted one is kept too, for the admin permission only.
     redact: bool = False
     keep_original: bool = False
+    # The nodes' core dumps in the archive (cores/<node>/): "metadata" their JSON, "all" the
+    # files too within MAX_ARCHIVE_BYTES. Process memory: the caller needs CORES_* as well.
+    cores: str = "none"
 
     @classmethod
     def parse(cls, fields: Mapping[str, Any]) -> GatheringOptions:
@@ -207,9 +213,7 @@ class GatheringOptions:
         """The parameters added since the old service that were given, in text form (what
         the store keeps in its JSON column; rows of every earlier version hold the same)."""
         fields = self.to_fields()
-        return {
-            name: fields[name] for name in NEWER_FIELDS if fields[name] not in (None, "", [], False)
-        }
+        return {name: fields[name] for name in NEWER_FIELDS if fields[name] != _DEFAULTS[name]}
 
     @property
     def image_names(self) -> tuple[str, ...]:
@@ -226,6 +230,8 @@ class GatheringOptions:
 
 FIELD_NAMES = tuple(field.name for field in dataclasses.fields(GatheringOptions))
 """Every parameter, in the order the API shows them."""
+# The text form of "not given" for each parameter (what ``newer_fields`` leaves out).
+_DEFAULTS = GatheringOptions().to_fields()
 
 
 def _read(name: str, value: Any) -> Any:

@@ -21,6 +21,8 @@ from must_gather_api.parameters.syntax import (
 )
 
 __all__ = [
+    "CORES_CHOICES",
+    "cores_mode",
     "custom_name",
     "format_node_selector",
     "node_name",
@@ -109,6 +111,16 @@ def volume_percentage(value: int) -> int:
     """A whole percentage from 1 to 100."""
     if isinstance(value, bool) or not 1 <= value <= 100:
         raise ValueError(f"{value!r} is not a percentage from 1 to 100")
+    return value
+
+
+CORES_CHOICES = ("none", "metadata", "all")
+
+
+def cores_mode(value: str) -> str:
+    """What a gathering adds of the nodes' core dumps: ``none``, ``metadata`` or ``all``."""
+    if value not in CORES_CHOICES:
+        raise ValueError(f"{show(value)} is not none, metadata or all")
     return value
 
 

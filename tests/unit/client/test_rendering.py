@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,22 @@ def test_middle_ellipsis_keeps_both_ends_within_the_width() -> None:
     assert fitted == "core.crash…546008.zst"
     assert len(fitted) == 21
     assert len(middle_ellipsis(core, 12)) == 12
+
+
+def test_the_request_body_asks_for_cores_only_when_wanted() -> None:
+    def body(cores: str) -> dict[str, Any]:
+        return request_body(
+            images=[],
+            image_stream="",
+            node_name="",
+            timeout="",
+            name="",
+            since="",
+            command=[],
+            cores=cores,
+        )
+
+    assert body("all") == {"cores": "all"}
+    assert body("metadata") == {"cores": "metadata"}
+    assert body("none") == {}
+    assert body("") == {}

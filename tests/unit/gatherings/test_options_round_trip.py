@@ -92,6 +92,7 @@ WIRE_KEYS: dict[str, st.SearchStrategy[Any]] = {
     "keep": st.booleans(),
     "redact": st.booleans(),
     "keep-original": st.booleans(),
+    "cores": st.sampled_from(["none", "metadata", "all"]),
 }
 WIRE = st.fixed_dictionaries({}, optional=WIRE_KEYS)
 
