@@ -15,6 +15,7 @@ from kubesim.cluster import Cluster
 from must_gather_api.executors.base import Job
 from must_gather_api.executors.kubernetes import remove_stale_namespaces
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
+from must_gather_api.executors.kubernetes.cluster_summary import REPRINT
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.namespaces import create_temporary
 from must_gather_api.executors.kubernetes.pods import PodOptions, pod_body
@@ -55,6 +56,8 @@ async def test_service_credentials_resume_a_running_pod(kubesim: Cluster, tmp_pa
     outcome = await executor.recover(gathering, output)
     assert outcome is not None and outcome.succeeded, (outcome, output.text)
     assert "attaching to pod" in output.text
+    # The earlier process printed the cluster summary's start; the resumed run its end.
+    assert output.text.count(REPRINT) == 1, output.text
     [image_dir] = image_dirs(gathering.work_dir)
     assert (image_dir / "version").is_file()
     assert leftovers(kubesim) == []

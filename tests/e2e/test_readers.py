@@ -1,15 +1,17 @@
 """Archives built against kubesim open in the readers support engineers use: ``omg``
 (o-must-gather) and must-gather-parser list the objects the cluster holds.
 
-Four paths: the fallback inspect after an unpullable image, after a pod that never starts,
-and after an image that failed half way (its partial data beside the inspect), and the
-OpenShift default image's stand-in. Each reader is
-asked for pods in all namespaces, clusteroperators, clusterversion, nodes and events, and
-for one pod's log; the answers are compared with kubesim's store.
+Each archive is packed as the service packs it and extracted with ``tar xzf``, as the person
+who downloads it does. Four paths: the fallback inspect after an unpullable image, after a
+pod that never starts, and after an image that failed half way (its partial data beside the
+inspect), and the OpenShift default image's stand-in. Each reader is asked for pods in all
+namespaces, clusteroperators, clusterversion, nodes and events, and for one pod's log; the
+answers are compared with kubesim's store.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from kubesim import kinds
 from kubesim.cluster import Cluster
 from kubesim.seed.objects import LOG_ANNOTATION
+from must_gather_api.archive import packing
 from support.native import ORIGIN, Lines, executor_for, job
 from support.readers import Omg, parse, require_readers
 
@@ -128,11 +131,30 @@ async def check_readers(
 
 
 async def gathered(cluster: Cluster, tmp_path: Path, **fields: Any) -> tuple[Path, str]:
+    """The gathering's archive as a support engineer opens it: packed as the service packs
+    it, then extracted with ``tar xzf``; the tree under its root folder."""
     executor = await executor_for(cluster, tmp_path)
     gathering = job(tmp_path, **fields)
     output = Lines()
     outcome = await executor.run(gathering, output)
-    return gathering.work_dir, outcome.error_reason
+    archive = tmp_path / "must-gather.tar.gz"
+    await asyncio.to_thread(
+        packing.pack,
+        gathering.work_dir,
+        archive,
+        partial=tmp_path / "archive.partial",
+        limit=None,
+    )
+    extracted = tmp_path / "extracted"
+    extracted.mkdir()
+    tar = await asyncio.create_subprocess_exec(
+        "tar", "-xzf", str(archive), "-C", str(extracted), stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await tar.communicate()
+    assert tar.returncode == 0, err.decode()
+    [root] = list(extracted.iterdir())
+    assert root.name == "must-gather"
+    return root, outcome.error_reason
 
 
 @pytest.mark.asyncio

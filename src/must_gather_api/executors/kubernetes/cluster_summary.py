@@ -324,6 +324,11 @@ class ClusterSummaries:
         self._where = (calls, console)
         self._first = await _printed(calls, console, [])
 
+    def resumed(self, calls: ClusterCalls, console: Console) -> None:
+        """After a restart: the earlier process printed the start; the end is reprinted
+        here, without the changes (the first state left with that process)."""
+        self._where = (calls, console)
+
     async def end(
         self,
         exc_type: type[BaseException] | None,

@@ -140,6 +140,8 @@ class KubernetesExecutor:
             if not found_namespaces and not found_pods:
                 return None
             run = _Run(job, calls, console, resources, left)
+            resources.push_async_exit(run.summaries.end)  # after the namespace goes, as in run
+            run.summaries.resumed(calls, console)
             if found_namespaces:
                 place = namespaces.Place(found_namespaces[0]["metadata"]["name"], temporary=True)
             else:
