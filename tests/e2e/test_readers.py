@@ -2,9 +2,9 @@
 (o-must-gather) and must-gather-parser list the objects the cluster holds.
 
 Each archive is packed as the service packs it and extracted with ``tar xzf``, as the person
-who downloads it does. Four paths: the fallback inspect after an unpullable image, after a
+who downloads it does. The paths: the fallback inspect after an unpullable image, after a
 pod that never starts, and after an image that failed half way (its partial data beside the
-inspect), and the OpenShift default image's stand-in. Each reader is asked for pods in all
+inspect), the OpenShift default image's stand-in, all-images, and plain Kubernetes. Each reader is asked for pods in all
 namespaces, clusteroperators, clusterversion, nodes and events, and for one pod's log; the
 answers are compared with kubesim's store.
 """
@@ -19,6 +19,7 @@ import pytest
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
+from kubesim.pytest_plugin import ClusterFactory
 from kubesim.seed.objects import LOG_ANNOTATION
 from must_gather_api.archive import packing
 from support.native import ORIGIN, Lines, executor_for, job
@@ -215,3 +216,85 @@ async def test_a_gathering_that_failed_half_way_opens_in_the_readers(
     )
     refused = await Omg(tmp_path / "omg-whole").use(tree)
     assert "Multiple directories found" in refused
+
+
+@pytest.mark.asyncio
+async def test_an_all_images_archive_opens_in_the_readers(kubesim: Cluster, tmp_path: Path) -> None:
+    require_readers()
+    tree, reason = await gathered(kubesim, tmp_path, images=(), all_images=True)
+    assert reason == ""
+    # One folder per image, as oc's: omg is pointed at the default image's.
+    [origin] = [d for d in tree.iterdir() if d.name.startswith("quay-io-openshift-origin")]
+    assert len([d for d in tree.iterdir() if d.is_dir()]) >= 2
+    inspected = ALWAYS_INSPECTED | related_namespaces(kubesim, with_object_namespaces=True)
+    await check_readers(
+        kubesim,
+        tree,
+        tmp_path,
+        namespaces=inspected,
+        nodes=names(kubesim, kinds.NODES),
+        omg_tree=origin,
+    )
+
+
+async def system_pods(cluster: Cluster, *names: str) -> None:
+    """Pods in kube-system, as every real cluster has (kubesim's plain seed has none there),
+    each printing one line; returns once they all run."""
+    for name in names:
+        cluster.store.create(
+            kinds.PODS,
+            {
+                "metadata": {"name": name, "namespace": "kube-system"},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": "busybox",
+                            "command": ["sh", "-c", f"echo {name} ready; exec sleep 300"],
+                        }
+                    ],
+                },
+            },
+        )
+    running: set[str] = set()
+    async with asyncio.timeout(30), cluster.store.watch(kinds.PODS) as watch:
+        async for _, pod in watch:
+            statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+            if pod["metadata"]["name"] in names and "running" in statuses[0].get("state", {}):
+                running.add(pod["metadata"]["name"])
+                if running == set(names):
+                    return
+
+
+@pytest.mark.asyncio
+async def test_a_plain_kubernetes_archive_opens_in_the_readers(
+    kubesim_factory: ClusterFactory, tmp_path: Path
+) -> None:
+    require_readers()
+    cluster: Cluster = await kubesim_factory(openshift=False)
+    await system_pods(cluster, "coredns", "kube-proxy")
+    tree, reason = await gathered(cluster, tmp_path)
+    assert reason == ""
+    served = {ns["metadata"]["name"] for ns in cluster.store.list(kinds.NAMESPACES)}
+    expected_pods = pods_in(cluster, ALWAYS_INSPECTED & served)
+    assert ("kube-system", "coredns") in expected_pods
+    [image] = [d for d in tree.iterdir() if d.is_dir()]
+
+    omg = Omg(tmp_path / "omg")
+    assert "Using:" in await omg.use(image)
+    rows = await omg.table("pods", "-A")
+    assert {(r["NAMESPACE"], r["NAME"]) for r in rows} == expected_pods
+    assert len(rows) == len(expected_pods)
+    assert await omg.table("clusteroperators") == []
+    assert {r["NAME"] for r in await omg.table("nodes")} == names(cluster, kinds.NODES)
+    logged = (await omg.run("logs", "-n", "kube-system", "coredns", "-c", "coredns")).splitlines()
+    assert [line.partition(" ")[2] for line in logged[1:] if line] == ["coredns ready"]
+
+    found = await parse(
+        tree, tmp_path / "parser", namespace="kube-system", pod="coredns", container="coredns"
+    )
+    assert set(found["pods"]) == {f"{ns}/{name}" for ns, name in expected_pods}
+    assert found["clusteroperators"] == [] and found["clusterversions"] == []
+    assert set(found["nodes"]) == {f"/{name}" for name in names(cluster, kinds.NODES)}
+    assert [line.partition(" ")[2] for line in found["log"]] == ["coredns ready"]
