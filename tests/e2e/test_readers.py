@@ -1,12 +1,14 @@
 """Archives built against kubesim open in the readers support engineers use: ``omg``
-(o-must-gather) and must-gather-parser list the objects the cluster holds.
+(o-must-gather), must-gather-parser and insights-core's OpenShift component list the objects
+the cluster holds.
 
 Each archive is packed as the service packs it and extracted with ``tar xzf``, as the person
-who downloads it does. The paths: the fallback inspect after an unpullable image, after a
-pod that never starts, and after an image that failed half way (its partial data beside the
-inspect), the OpenShift default image's stand-in, all-images, and plain Kubernetes. Each reader is asked for pods in all
-namespaces, clusteroperators, clusterversion, nodes and events, and for one pod's log; the
-answers are compared with kubesim's store.
+who downloads it does (insights-core is given the archive itself). The paths: the fallback
+inspect after an unpullable image, after a pod that never starts, and after an image that
+failed half way (its partial data beside the inspect), the OpenShift default image's
+stand-in, all-images, and plain Kubernetes. Each reader is asked for pods in all namespaces,
+clusteroperators, clusterversion and nodes (omg and must-gather-parser also for events and
+one pod's log); the answers are compared with kubesim's store.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from kubesim.pytest_plugin import ClusterFactory
 from kubesim.seed.objects import LOG_ANNOTATION
 from must_gather_api.archive import packing
 from support.native import ORIGIN, Lines, executor_for, job
-from support.readers import Omg, parse, require_readers
+from support.readers import Omg, insights, parse, require_readers
 
 pytestmark = pytest.mark.timeout(180)
 
 UNPULLABLE = "kubesim.local/must-gather-unpullable:latest"
 FAILS = "kubesim.local/must-gather-fails-halfway:latest"
 CVO_NAMESPACE = "openshift-cluster-version"
+ARCHIVE = "must-gather.tar.gz"  # where ``gathered`` packs it, in the test's folder
 # The namespaces the default image's gather always inspects (openshift/must-gather's
 # collection-scripts/gather, as kubesim's stand-in follows it).
 ALWAYS_INSPECTED = {CVO_NAMESPACE, "default", "openshift", "kube-system", "openshift-etcd"}
@@ -86,9 +89,12 @@ async def check_readers(
     namespaces: set[str],
     nodes: set[str],
     omg_tree: Path | None = None,
+    insights_nodes: set[str] | None = None,
 ) -> None:
     """``omg`` reads ``omg_tree`` (one must-gather folder; default ``tree``),
-    must-gather-parser every folder of ``tree`` that has a ``timestamp``."""
+    must-gather-parser every folder of ``tree`` that has a ``timestamp``, insights-core the
+    packed archive whole (so ``insights_nodes``: the nodes of every folder; default
+    ``nodes``)."""
     expected_pods = pods_in(cluster, namespaces)
     assert len(expected_pods) >= 3
     operators = names(cluster, kinds.CLUSTER_OPERATORS)
@@ -130,6 +136,13 @@ async def check_readers(
     assert set(found["events"]) == events_in(cluster, namespaces)
     assert [line.partition(" ")[2] for line in found["log"]] == log_lines
 
+    found = await insights(home / ARCHIVE, home / "insights")
+    assert set(found["Pod"]) == {f"{ns}/{name}" for ns, name in expected_pods}
+    assert set(found["ClusterOperator"]) == {f"/{name}" for name in operators}
+    assert found["ClusterVersion"] == ["/version"]
+    wanted = nodes if insights_nodes is None else insights_nodes
+    assert set(found["Node"]) == {f"/{name}" for name in wanted}
+
 
 async def gathered(cluster: Cluster, tmp_path: Path, **fields: Any) -> tuple[Path, str]:
     """The gathering's archive as a support engineer opens it: packed as the service packs
@@ -138,7 +151,7 @@ async def gathered(cluster: Cluster, tmp_path: Path, **fields: Any) -> tuple[Pat
     gathering = job(tmp_path, **fields)
     output = Lines()
     outcome = await executor.run(gathering, output)
-    archive = tmp_path / "must-gather.tar.gz"
+    archive = tmp_path / ARCHIVE
     await asyncio.to_thread(
         packing.pack,
         gathering.work_dir,
@@ -211,8 +224,15 @@ async def test_a_gathering_that_failed_half_way_opens_in_the_readers(
     # reads only folders that have one (here the inspect's). omg reads the folder it is
     # given: with two folders `omg use` asks which, as with oc's archive.
     assert len(list(tree.glob("*/cluster-scoped-resources/core/nodes/*.yaml"))) == 3
+    half_way_nodes = {p.stem for p in tree.glob("*/cluster-scoped-resources/core/nodes/*.yaml")}
     await check_readers(
-        kubesim, tree, tmp_path, namespaces=inspected, nodes=set(), omg_tree=inspect
+        kubesim,
+        tree,
+        tmp_path,
+        namespaces=inspected,
+        nodes=set(),
+        omg_tree=inspect,
+        insights_nodes=half_way_nodes,
     )
     refused = await Omg(tmp_path / "omg-whole").use(tree)
     assert "Multiple directories found" in refused
@@ -298,3 +318,8 @@ async def test_a_plain_kubernetes_archive_opens_in_the_readers(
     assert found["clusteroperators"] == [] and found["clusterversions"] == []
     assert set(found["nodes"]) == {f"/{name}" for name in names(cluster, kinds.NODES)}
     assert [line.partition(" ")[2] for line in found["log"]] == ["coredns ready"]
+
+    found = await insights(tmp_path / ARCHIVE, tmp_path / "insights")
+    assert set(found["Pod"]) == {f"{ns}/{name}" for ns, name in expected_pods}
+    assert found["ClusterOperator"] == [] and found["ClusterVersion"] == []
+    assert set(found["Node"]) == {f"/{name}" for name in names(cluster, kinds.NODES)}

@@ -1,6 +1,7 @@
 """The archive readers support engineers use, run on a gathering's tree: ``omg``
-(o-must-gather) and must-gather-parser, from their own virtual environment (``make readers``;
-their pins clash with the service's)."""
+(o-must-gather), must-gather-parser and insights-core's OpenShift component (given the
+packed archive itself), from their own virtual environment (``make readers``; their pins
+clash with the service's)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,27 @@ async def main(path, namespace, pod, container):
     print(json.dumps(found))
 
 asyncio.run(main(*sys.argv[1:5]))
+"""
+
+
+# insights-core's ``insights.ocp.analyze`` opens a must-gather archive (or folder) and
+# queries every YAML document in it; the names of each kind, from lists and single objects.
+_INSIGHTS_SCRIPT = """
+import json, sys
+from insights import ocp
+
+conf = ocp.analyze(sys.argv[1])
+
+def names(kind):
+    found = set()
+    metadata = [item.metadata for doc in conf.where("kind", kind + "List") for item in doc.items]
+    metadata += [doc.metadata for doc in conf.where("kind", kind)]
+    for md in metadata:
+        if md.name.value is not None:
+            found.add((md.namespace.value or "") + "/" + md.name.value)
+    return sorted(found)
+
+print(json.dumps({k: names(k) for k in ("Pod", "ClusterOperator", "ClusterVersion", "Node")}))
 """
 
 
@@ -115,3 +137,10 @@ async def parse(tree: Path, home: Path, *, namespace: str, pod: str, container: 
         home=home,
     )
     return json.loads(out)
+
+
+async def insights(archive: Path, home: Path) -> Any:
+    """What insights-core's OpenShift component finds in ``archive``: names per kind."""
+    return json.loads(
+        await _run(str(READERS_BIN / "python"), "-c", _INSIGHTS_SCRIPT, str(archive), home=home)
+    )
