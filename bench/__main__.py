@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import (
     archive_ready,
+    cores_download,
     cores_list,
     download,
     growth,
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "kube_get": kube_get,
     "redaction": redaction,
     "cores_list": cores_list,
+    "cores_download": cores_download,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 
