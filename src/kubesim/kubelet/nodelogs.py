@@ -157,6 +157,7 @@ def seed(node_root: Path, node: str, *, control_plane: bool, now: datetime | Non
                 for i in range(count)
             ]
             (directory / "audit.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (node_root / "var/log/etcd").mkdir(parents=True, exist_ok=True)
     journal.parent.mkdir(parents=True, exist_ok=True)
     partial = journal.with_name(journal.name + ".partial")
     with partial.open("w", encoding="utf-8") as file:
