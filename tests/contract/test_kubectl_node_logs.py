@@ -107,3 +107,11 @@ def test_the_seeded_units_are_gather_service_logs_general_services() -> None:
         "ovsdb-server",
         "ovs-vswitchd",
     ]
+
+
+@pytest.mark.asyncio
+async def test_discovery_lists_nodes_proxy(kubesim: Cluster, kubectl: KubectlRunner) -> None:
+    body = json.loads((await kubectl(kubesim, "get", "--raw", "/api/v1")).check().stdout)
+    [proxy] = [r for r in body["resources"] if r["name"] == "nodes/proxy"]
+    assert proxy["kind"] == "NodeProxyOptions"
+    assert proxy["verbs"] == ["create", "delete", "get", "patch", "update"]
