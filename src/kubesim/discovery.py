@@ -17,8 +17,10 @@ _SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
     "log": ("get",),
     "exec": ("create", "get"),
+    # kube-apiserver lists every verb of the node proxy; kubesim serves GET on .../logs/ only.
+    "proxy": ("create", "delete", "get", "patch", "update"),
 }
-_SUBRESOURCE_KIND = {"exec": "PodExecOptions"}
+_SUBRESOURCE_KIND = {"exec": "PodExecOptions", "proxy": "NodeProxyOptions"}
 
 
 def version() -> dict[str, str]:

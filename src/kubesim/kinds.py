@@ -77,7 +77,9 @@ PODS = Kind(
     categories=_ALL,
     returns_deleted=True,
 )
-NODES = Kind("", "v1", "nodes", "Node", False, short_names=("no",), subresources=("status",))
+NODES = Kind(
+    "", "v1", "nodes", "Node", False, short_names=("no",), subresources=("proxy", "status")
+)
 NAMESPACES = Kind(
     "",
     "v1",

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import discovery
+from kubesim import discovery, nodelogs_proxy
 from kubesim.appkeys import FAULTS_KEY, STORE_KEY, USERS_KEY
 from kubesim.auth import ANONYMOUS, AuditRecord, User
 from kubesim.errors import (
@@ -274,6 +274,7 @@ def build_app(state: ServerState, *, kubelet: Any = None) -> web.Application:
     r.add_get(pod_path + "/log", pod_log)
     r.add_get(pod_path + "/exec", pod_exec)
     r.add_post(pod_path + "/exec", pod_exec)
+    r.add_get("/api/v1/nodes/{name}/proxy/logs/{rest:.*}", nodelogs_proxy.node_logs)
     r.add_get("/kubesim/faults", admin.get_faults)
     r.add_post("/kubesim/faults", admin.post_faults)
     r.add_delete("/kubesim/faults", admin.delete_faults)

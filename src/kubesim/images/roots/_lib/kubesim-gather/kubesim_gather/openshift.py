@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kubesim_gather.api import ApiClient, ApiError
 from kubesim_gather.container import must_gather_dir, say, warn, write_version
+from kubesim_gather.hostlogs import collect_audit_logs, collect_service_logs, masters
 from kubesim_gather.inspect import (
     CLUSTER_OPERATORS,
     CLUSTER_VERSIONS,
@@ -71,9 +72,59 @@ def main() -> int:
     wanted = list(ALWAYS_INSPECTED)
     wanted += [ns for ns in related_namespaces(list(operators)) if ns not in wanted]
     gathered = [ns for ns in wanted if inspector.namespace(ns)]
+    # gather_service_logs master: every master's journal of each host service.
+    try:
+        collect_service_logs(client, out, masters(client))
+    except ApiError as e:
+        warn(f"error: {e}")
     _stamp(out)
     say(f"Wrote inspect data to must-gather ({len(gathered)} namespaces).")
     if inspector.errors:
         say(f"gathering completed with {len(inspector.errors)} errors (see stderr)")
     # The real gather exits 0 even when parts of it failed.
+    return 0
+
+
+# gather_audit_logs refuses a cluster whose audit profile is unset or None (its logs would
+# hold nothing to analyse) unless --force is given; then it only warns.
+_PROFILE_MISSING = (
+    "{level}: the cluster's audit profile (spec.audit.profile of the apiservers object) is "
+    "unset or None, so its audit logs hold no events support can analyse: set it to Default, "
+    "WriteRequestBodies or AllRequestBodies and reproduce the issue{hint}"
+)
+
+
+def _audit_profile(client: ApiClient) -> str:
+    try:
+        items = client.list_items("/apis/config.openshift.io/v1/apiservers")
+    except ApiError:
+        return ""
+    spec = items[0].get("spec") if items else None
+    audit = spec.get("audit") if isinstance(spec, dict) else None
+    profile = audit.get("profile") if isinstance(audit, dict) else None
+    return profile if isinstance(profile, str) else ""
+
+
+def audit_main(argv: list[str]) -> int:
+    """``/usr/bin/gather_audit_logs [--force]``: every master's API server audit logs."""
+    out = must_gather_dir()
+    try:
+        client = ApiClient.from_environment()
+    except ApiError as e:
+        warn(f"error: {e}")
+        return 1
+    profile = _audit_profile(client)
+    if profile in ("", "None"):
+        force = argv[:1] == ["--force"]
+        level = "WARNING" if force else "ERROR"
+        hint = "." if force else ", or run with --force to collect them anyway."
+        say(_PROFILE_MISSING.format(level=level, hint=hint))
+        if not force:
+            return 1
+    warn("WARNING: downloading the audit logs of every master; this can take a long time.")
+    try:
+        collect_audit_logs(client, out, masters(client))
+    except ApiError as e:
+        warn(f"error: {e}")
+    say("INFO: audit logs downloaded.")
     return 0
