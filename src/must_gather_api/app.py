@@ -44,12 +44,20 @@ from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
-from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
+from must_gather_api.settings import (
+    AuthMode,
+    GatherCredentials,
+    ListScope,
+    Permission,
+    Settings,
+    replica_identity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +213,9 @@ def create_app(
                     max_archive_bytes=settings.max_archive_bytes,
                     max_archive_entries=settings.max_archive_entries or None,
                     redaction=redaction,
+                    lease=Lease(
+                        holder=replica_identity(settings), duration=settings.lease_duration
+                    ),
                 ),
                 on_finished=metrics.finished,
             )

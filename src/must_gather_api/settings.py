@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -209,6 +210,21 @@ class Settings(BaseSettings):
             "service removes only what carries it, so two deployments never touch each other's."
         ),
     )
+    replica_name: str = Field(
+        "",
+        max_length=253,
+        description=(
+            "This replica's name in the store's claims and leases; empty: POD_NAME when set, "
+            "else host name and process id."
+        ),
+    )
+    lease_duration: Duration = Field(
+        timedelta(seconds=30),
+        description=(
+            "How long a replica's claim on a running gathering lasts unless renewed (every "
+            "third of it); after that another replica takes the gathering over."
+        ),
+    )
     gather_credentials: GatherCredentials = Field(
         GatherCredentials.CALLER,
         description=(
@@ -316,6 +332,14 @@ class Settings(BaseSettings):
         # value must not become Path(".") and switch TLS on.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("lease_duration")
+    @classmethod
+    def _renewable(cls, value: timedelta) -> timedelta:
+        # Renewed every third of it: below a second, one slow store round trip loses it.
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
         return value
 
     @field_validator("cores_namespace_regex")
@@ -439,6 +463,17 @@ class Settings(BaseSettings):
         if self.db_path in {":memory:", "file::memory:?cache=shared"}:
             return "sqlite+aiosqlite:///file:must-gather-api?mode=memory&cache=shared&uri=true"
         return f"sqlite+aiosqlite:///{self.db_path}"
+
+
+def replica_identity(settings: Settings, *, environ: Mapping[str, str] = os.environ) -> str:
+    """REPLICA_NAME, else the pod's name (deploy/ passes it as POD_NAME), else host and pid:
+    unique among the replicas sharing a store, and readable in a reason that names it."""
+    if settings.replica_name.strip():
+        return settings.replica_name.strip()
+    pod = environ.get("POD_NAME", "").strip()
+    if pod:
+        return pod
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclass(frozen=True)

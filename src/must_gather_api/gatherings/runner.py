@@ -4,8 +4,13 @@
 wall-clock limit (its timeout plus a margin for copying and packing) and can be
 cancelled. On shutdown the runner stops taking work, lets running gatherings finish
 within the grace period and cancels the rest, recording every outcome. At start,
-records left `new` are queued again and records left `inprogress` go to the
-executor's recovery, or end as `error` where they cannot be resumed.
+records left `new` are queued again.
+
+Each claim carries a lease (``leases``) that the ``leases`` task renews while the
+gathering runs here. Running gatherings whose lease lapsed (their replica died), or that
+this replica holds under its own name (it restarted), are taken over: they go to the
+executor's recovery, or end as `error` where they cannot be resumed. With SQLite there is
+one replica, and at start every running gathering is its own.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from datetime import timedelta
 
 from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
 from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, Failure, Outcome
-from must_gather_api.gatherings import finishing
+from must_gather_api.gatherings import finishing, leases
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.ledger import StoredLedger
 from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CANCELLED = "cancelled"
 STOPPED = "cancelled: the service stopped before the gathering ended"
+LEASE_LOST = "this replica lost its lease (another replica took the gathering over)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class RunnerOptions:
     max_archive_bytes: int | None = None
     max_archive_entries: int | None = None
     redaction: RedactionConfig | None = None  # for gatherings asking for redact
+    lease: Lease = field(default_factory=lambda: Lease("local", timedelta(seconds=30)))
 
 
 @dataclass
@@ -54,6 +62,8 @@ class _Running:
     cancelled_for: Failure | None = None
     started: float = field(default_factory=time.monotonic)
     recorded: asyncio.Event = field(default_factory=asyncio.Event)
+    # Another replica holds it now: stop, and leave the record to that replica.
+    lease_lost: bool = False
 
 
 class Runner:
@@ -80,6 +90,8 @@ class Runner:
         self._running: dict[int, _Running] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._recoveries: set[asyncio.Task[None]] = set()
+        self._adopting: set[int] = set()
+        self._lease_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -88,6 +100,7 @@ class Runner:
 
     async def start(self) -> None:
         await self._recover()
+        self._lease_task = asyncio.create_task(self._keep_leases(), name="leases")
         for index in range(self._options.concurrency):
             self._workers.append(
                 asyncio.create_task(self._work(), name=f"gathering-worker-{index}")
@@ -110,8 +123,13 @@ class Runner:
             worker.cancel()
         for task in self._recoveries:
             task.cancel()
-        await asyncio.gather(*self._workers, *self._recoveries, return_exceptions=True)
+        # Renewals go on until every gathering here has ended and been recorded.
+        lease_task = [self._lease_task] if self._lease_task is not None else []
+        for task in lease_task:
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._recoveries, *lease_task, return_exceptions=True)
         self._workers.clear()
+        self._lease_task = None
 
     # -- requests ---------------------------------------------------------------
 
@@ -131,7 +149,11 @@ class Runner:
 
     def is_busy(self, gathering_id: int) -> bool:
         """Queued or running here: cleanup must not touch it."""
-        return gathering_id in self._queued or gathering_id in self._running
+        return (
+            gathering_id in self._queued
+            or gathering_id in self._running
+            or gathering_id in self._adopting
+        )
 
     def output_of(self, gathering_id: int) -> OutputLog | None:
         running = self._running.get(gathering_id)
@@ -172,13 +194,15 @@ class Runner:
                 log.exception("gathering %d failed in the runner", gathering_id)
                 await self._record_failure(gathering_id, f"the service failed to run it: {e}")
 
-    async def _recover_one(self, gathering: Gathering) -> None:
+    async def _recover_one(self, gathering: Gathering, interruption: str) -> None:
         try:
             await asyncio.to_thread(self._layout.ensure, gathering.id)
-            await self._execute(gathering, None, recover=True)
+            await self._execute(gathering, None, recover=True, interruption=interruption)
         except Exception as e:
             log.exception("gathering %d could not be recovered", gathering.id)
-            await self._record_failure(gathering.id, f"{INTERRUPTED}; recovery failed: {e}")
+            await self._record_failure(gathering.id, f"{interruption}; recovery failed: {e}")
+        finally:
+            self._adopting.discard(gathering.id)
 
     async def _record_failure(self, gathering_id: int, reason: str) -> None:
         """Never leave a record `inprogress` because of our own bug."""
@@ -195,20 +219,29 @@ class Runner:
             log.exception("gathering %d: cannot record the failure either", gathering_id)
 
     async def _run_one(self, gathering_id: int, credentials: Credentials | None) -> None:
-        gathering = await self._store.claim(gathering_id)
+        lease = self._options.lease
+        gathering = await self._store.claim(
+            gathering_id, holder=lease.holder, lease_until=lease.until()
+        )
         if gathering is None:
             return  # cancelled, deleted or taken by another replica meanwhile
         await asyncio.to_thread(self._layout.prepare, gathering_id)
         await self._execute(gathering, credentials, recover=False)
 
     async def _execute(
-        self, gathering: Gathering, credentials: Credentials | None, *, recover: bool
+        self,
+        gathering: Gathering,
+        credentials: Credentials | None,
+        *,
+        recover: bool,
+        interruption: str = INTERRUPTED,
     ) -> None:
         job = job_for(
             gathering,
             layout=self._layout,
             credentials=credentials,
             ledger=StoredLedger(self._store, gathering.id),
+            interruption=interruption,
         )
         limit = job.timeout + self._options.timeout_margin
         self._idle.clear()
@@ -226,7 +259,10 @@ class Runner:
             running = _Running(task=task, output=output)
             self._running[gathering.id] = running
             try:
-                outcome = await self._outcome(task, running, limit)
+                outcome = await self._outcome(task, running, limit, interruption)
+                if running.lease_lost:
+                    log.error("gathering %d: %s; not recorded here", gathering.id, LEASE_LOST)
+                    return
                 record, outcome = await finishing.finish(
                     self._store,
                     self._layout,
@@ -248,7 +284,11 @@ class Runner:
                     self._idle.set()
 
     async def _outcome(
-        self, task: asyncio.Task[Outcome | None], running: _Running, limit: timedelta
+        self,
+        task: asyncio.Task[Outcome | None],
+        running: _Running,
+        limit: timedelta,
+        interruption: str,
     ) -> Outcome:
         done, _ = await asyncio.wait([task], timeout=limit.total_seconds())
         if not done:
@@ -264,14 +304,55 @@ class Runner:
             log.error("the executor failed", exc_info=error)
             return Outcome.failed(FailureKind.INTERNAL, UNEXPECTED)
         outcome = task.result()
-        return (
-            outcome if outcome is not None else Outcome.failed(FailureKind.INTERRUPTED, INTERRUPTED)
-        )
+        if outcome is None:
+            return Outcome.failed(FailureKind.INTERRUPTED, interruption)
+        return outcome
 
     async def _recover(self) -> None:
-        for gathering in await self._store.find_all(status=Status.INPROGRESS):
-            task = asyncio.create_task(self._recover_one(gathering), name=f"recover-{gathering.id}")
-            self._recoveries.add(task)
-            task.add_done_callback(self._recoveries.discard)
+        # SQLite serves one replica: whatever it finds running, it ran before a restart.
+        await self._adopt_orphans(every=self._store.dialect == "sqlite")
         for gathering in await self._store.find_all(status=Status.NEW):
             self.submit(gathering)
+
+    async def _adopt_orphans(self, *, every: bool = False) -> None:
+        lease = self._options.lease
+        for found in await leases.orphaned(self._store, lease, every=every):
+            if found.id in self._running or found.id in self._adopting:
+                continue
+            gathering = await leases.take_over(self._store, found, lease, every=every)
+            if gathering is None:
+                continue  # another replica was quicker, or its holder came back
+            # The only replica (SQLite) ran it itself, under the name of its previous process.
+            interruption = INTERRUPTED if every else leases.interruption(found, lease)
+            if interruption != INTERRUPTED:
+                log.warning("gathering %d: taken over, %s", gathering.id, interruption)
+            self._adopting.add(gathering.id)
+            task = asyncio.create_task(
+                self._recover_one(gathering, interruption), name=f"recover-{gathering.id}"
+            )
+            self._recoveries.add(task)
+            task.add_done_callback(self._recoveries.discard)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of what runs here; take over what lost replicas left."""
+        lease = self._options.lease
+        while True:
+            await asyncio.sleep(lease.renew_every.total_seconds())
+            try:
+                mine = set(self._running)
+                held = await leases.renew(self._store, lease, mine)
+                for gathering_id in mine - held:
+                    self._lost(gathering_id)
+                if not self._stopping:
+                    await self._adopt_orphans()
+            except Exception:
+                # The store may be back by the next round; a lease lapses only after three.
+                log.exception("could not renew or check the gatherings' leases")
+
+    def _lost(self, gathering_id: int) -> None:
+        running = self._running.get(gathering_id)
+        if running is None or running.task.done():
+            return  # ended meanwhile: the renewal raced its recording
+        running.lease_lost = True
+        running.cancelled_for = Failure(FailureKind.CANCELLED, LEASE_LOST)
+        running.task.cancel()

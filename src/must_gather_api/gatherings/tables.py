@@ -21,6 +21,7 @@ class GatheringRow(Base):
     __table_args__ = (
         Index("ix_gatherings_custom_name", "custom_name"),
         Index("ix_gatherings_status", "status"),
+        Index("ix_gatherings_lease", "status", "lease_until"),
         {"sqlite_autoincrement": True},
     )
 
@@ -45,6 +46,9 @@ class GatheringRow(Base):
     archive_sha256: Mapped[str] = mapped_column(String(64), default="")
     archive_removed: Mapped[str] = mapped_column(Text, default="")
     requested_by: Mapped[str] = mapped_column(Text, default="")
+    # The replica running it and until when its claim holds unless renewed (``leases``).
+    claimed_by: Mapped[str | None] = mapped_column(String(253))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class NamespaceRow(Base):
