@@ -216,6 +216,9 @@ def create_app(
                     lease=Lease(
                         holder=replica_identity(settings), duration=settings.lease_duration
                     ),
+                    # The caller's token lives only in the replica that received it.
+                    shared_queue=settings.gather_credentials is GatherCredentials.SERVICE,
+                    poll_interval=settings.queue_poll_interval,
                 ),
                 on_finished=metrics.finished,
             )

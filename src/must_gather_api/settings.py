@@ -153,7 +153,10 @@ class Settings(BaseSettings):
 
     # -- runner --------------------------------------------------------------------
     max_concurrent_gatherings: int = Field(
-        4, ge=1, le=64, description="Gatherings run at once; the rest wait in FIFO order."
+        4,
+        ge=1,
+        le=64,
+        description="Gatherings run at once across all replicas; the rest wait in FIFO order.",
     )
     max_queued_gatherings: int = Field(
         100, ge=0, description="Gatherings that may wait in the queue; more get 429. 0: no bound."
@@ -223,6 +226,13 @@ class Settings(BaseSettings):
         description=(
             "How long a replica's claim on a running gathering lasts unless renewed (every "
             "third of it); after that another replica takes the gathering over."
+        ),
+    )
+    queue_poll_interval: Duration = Field(
+        timedelta(seconds=2),
+        description=(
+            "How often a replica with a free slot looks for queued gatherings (those posted "
+            "to other replicas, or freed by their end there)."
         ),
     )
     gather_credentials: GatherCredentials = Field(
@@ -332,6 +342,13 @@ class Settings(BaseSettings):
         # value must not become Path(".") and switch TLS on.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("queue_poll_interval")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be more than 0s")
         return value
 
     @field_validator("lease_duration")

@@ -1,21 +1,23 @@
 """The runner: a bounded pool that carries out queued gatherings in FIFO order.
 
-`new` means queued, `inprogress` running. Each gathering runs in its own task under a
-wall-clock limit (its timeout plus a margin for copying and packing) and can be
-cancelled. On shutdown the runner stops taking work, lets running gatherings finish
-within the grace period and cancels the rest, recording every outcome. At start,
-records left `new` are queued again.
+`new` means queued, `inprogress` running. The queue is the store's (``queue``): the
+``queue`` task claims the oldest queued gathering while this replica has a free slot and
+fewer than the limit run across all replicas; a submit, an end here or the poll interval
+wakes it. With caller credentials a replica claims only what it received (it holds the
+token). Each gathering runs in its own task under a wall-clock limit (its timeout plus a
+copy margin) and can be cancelled. On shutdown the runner stops taking work, lets running
+gatherings finish within the grace period and cancels the rest, recording every outcome.
 
-Each claim carries a lease (``leases``) that the ``leases`` task renews while the
-gathering runs here. Running gatherings whose lease lapsed (their replica died), or that
-this replica holds under its own name (it restarted), are taken over: they go to the
-executor's recovery, or end as `error` where they cannot be resumed. With SQLite there is
-one replica, and at start every running gathering is its own.
+Each claim carries a lease (``leases``) the ``leases`` task renews while the gathering
+runs here. Running gatherings whose lease lapsed (their replica died), or that this
+replica holds under its own name, are taken over: resumed by the executor's recovery, or
+ended `error`. SQLite has one replica: at start everything running or queued is its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from datetime import timedelta
 
 from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
 from must_gather_api.executors.base import INTERRUPTED, Credentials, Executor, Failure, Outcome
-from must_gather_api.gatherings import finishing, leases
+from must_gather_api.gatherings import finishing, leases, queue
 from must_gather_api.gatherings.jobs import job_for
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.leases import Lease
@@ -53,6 +55,9 @@ class RunnerOptions:
     max_archive_entries: int | None = None
     redaction: RedactionConfig | None = None  # for gatherings asking for redact
     lease: Lease = field(default_factory=lambda: Lease("local", timedelta(seconds=30)))
+    # Whether any replica may run any queued gathering (service credentials).
+    shared_queue: bool = True
+    poll_interval: timedelta = timedelta(seconds=2)
 
 
 @dataclass
@@ -83,12 +88,12 @@ class Runner:
         self._layout = layout
         self._options = options
         self._on_finished = on_finished
-        # By id, not by arrival: concurrent POSTs reach ``submit`` in whatever order their
-        # commits return, and FIFO means the order the records were created in.
-        self._queue: asyncio.PriorityQueue[int] = asyncio.PriorityQueue()
+        # What was submitted here, with its caller's credentials; the store keeps the order.
         self._queued: dict[int, Credentials | None] = {}
+        self._wake = asyncio.Event()
         self._running: dict[int, _Running] = {}
-        self._workers: list[asyncio.Task[None]] = []
+        self._runs: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
         self._recoveries: set[asyncio.Task[None]] = set()
         self._adopting: set[int] = set()
         self._lease_task: asyncio.Task[None] | None = None
@@ -101,10 +106,8 @@ class Runner:
     async def start(self) -> None:
         await self._recover()
         self._lease_task = asyncio.create_task(self._keep_leases(), name="leases")
-        for index in range(self._options.concurrency):
-            self._workers.append(
-                asyncio.create_task(self._work(), name=f"gathering-worker-{index}")
-            )
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="queue")
+        self._wake.set()
 
     async def stop(self, *, grace: timedelta) -> None:
         """Take no more work; give running gatherings ``grace`` to end, then cancel them."""
@@ -119,17 +122,16 @@ class Runner:
                     running.task.cancel()
                     log.info("gathering %d cancelled: the service is stopping", gathering_id)
         await self._idle.wait()
-        for worker in self._workers:
-            worker.cancel()
+        # Runs claimed as the stop began put their gathering back in the queue.
+        await asyncio.gather(*self._runs, return_exceptions=True)
         for task in self._recoveries:
             task.cancel()
         # Renewals go on until every gathering here has ended and been recorded.
-        lease_task = [self._lease_task] if self._lease_task is not None else []
-        for task in lease_task:
+        loops = [task for task in (self._lease_task, self._dispatcher) if task is not None]
+        for task in loops:
             task.cancel()
-        await asyncio.gather(*self._workers, *self._recoveries, *lease_task, return_exceptions=True)
-        self._workers.clear()
-        self._lease_task = None
+        await asyncio.gather(*self._recoveries, *loops, return_exceptions=True)
+        self._lease_task = self._dispatcher = None
 
     # -- requests ---------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class Runner:
         if self._stopping:
             raise ServiceStopping("the service is stopping; try again in a moment")
         self._queued[gathering.id] = credentials
-        self._queue.put_nowait(gathering.id)
+        self._wake.set()
 
     @property
     def queue_depth(self) -> int:
@@ -161,11 +163,13 @@ class Runner:
 
     async def cancel(self, gathering: Gathering) -> Gathering:
         """Cancel a queued or running gathering; its record ends `error`, reason "cancelled"."""
-        if gathering.id in self._queued:
-            self._queued.pop(gathering.id)
-            return await self._store.update(
-                gathering.id, status=Status.ERROR, error_reason=CANCELLED, finished_at=now()
-            )
+        if gathering.id in self._queued or gathering.status is Status.NEW:
+            # Queued here, on another replica, or left over: whoever claims it first wins.
+            self._queued.pop(gathering.id, None)
+            ended = await queue.end_queued(self._store, gathering.id, CANCELLED)
+            if ended is not None:
+                return ended
+            gathering = await self._store.get(gathering.id)
         running = self._running.get(gathering.id)
         if running is not None:
             running.cancelled_for = Failure(FailureKind.CANCELLED, CANCELLED)
@@ -173,26 +177,59 @@ class Runner:
             # The worker records the outcome (and packs what was gathered); wait for it.
             await running.recorded.wait()
             return await self._store.get(gathering.id)
-        if gathering.status is Status.NEW:
-            # Queued on another replica, or left over: no one runs it here.
-            return await self._store.update(
-                gathering.id, status=Status.ERROR, error_reason=CANCELLED, finished_at=now()
-            )
         raise Conflict(f"gathering {gathering.id} is {gathering.status.value}; nothing to cancel")
 
     # -- work -------------------------------------------------------------------
 
-    async def _work(self) -> None:
+    async def _dispatch(self) -> None:
+        """Claim queued gatherings while this replica and the whole service have room."""
+        poll = self._options.poll_interval.total_seconds()
         while True:
-            gathering_id = await self._queue.get()
-            if gathering_id not in self._queued or self._stopping:
-                continue
-            credentials = self._queued.pop(gathering_id)
+            # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that
+            # arrives as the event is set, and the stop would wait forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    await self._wake.wait()
+            self._wake.clear()
             try:
-                await self._run_one(gathering_id, credentials)
-            except Exception as e:
-                log.exception("gathering %d failed in the runner", gathering_id)
-                await self._record_failure(gathering_id, f"the service failed to run it: {e}")
+                while not self._stopping and len(self._runs) < self._options.concurrency:
+                    gathering = await queue.claim_next(
+                        self._store,
+                        self._options.lease,
+                        limit=self._options.concurrency,
+                        only=None if self._options.shared_queue else set(self._queued),
+                    )
+                    if gathering is None:
+                        break
+                    credentials = self._queued.pop(gathering.id, None)
+                    self._idle.clear()
+                    task = asyncio.create_task(
+                        self._run_claimed(gathering, credentials), name=f"run-{gathering.id}"
+                    )
+                    self._runs.add(task)
+                    task.add_done_callback(self._run_ended)
+            except Exception:
+                # The store may be back at the next wake-up; the queue is kept there.
+                log.exception("could not take the next gathering from the queue")
+
+    def _run_ended(self, task: asyncio.Task[None]) -> None:
+        self._runs.discard(task)
+        if not self._running and not self._runs:
+            self._idle.set()
+        self._wake.set()  # a slot is free
+
+    async def _run_claimed(self, gathering: Gathering, credentials: Credentials | None) -> None:
+        try:
+            await asyncio.to_thread(self._layout.prepare, gathering.id)
+            if self._stopping:
+                # Claimed as the stop began: back to the queue, for another replica or
+                # the next start.
+                await queue.put_back(self._store, gathering.id)
+                return
+            await self._execute(gathering, credentials, recover=False)
+        except Exception as e:
+            log.exception("gathering %d failed in the runner", gathering.id)
+            await self._record_failure(gathering.id, f"the service failed to run it: {e}")
 
     async def _recover_one(self, gathering: Gathering, interruption: str) -> None:
         try:
@@ -203,6 +240,7 @@ class Runner:
             await self._record_failure(gathering.id, f"{interruption}; recovery failed: {e}")
         finally:
             self._adopting.discard(gathering.id)
+            self._wake.set()  # a slot is free across the replicas
 
     async def _record_failure(self, gathering_id: int, reason: str) -> None:
         """Never leave a record `inprogress` because of our own bug."""
@@ -217,16 +255,6 @@ class Runner:
                 )
         except Exception:
             log.exception("gathering %d: cannot record the failure either", gathering_id)
-
-    async def _run_one(self, gathering_id: int, credentials: Credentials | None) -> None:
-        lease = self._options.lease
-        gathering = await self._store.claim(
-            gathering_id, holder=lease.holder, lease_until=lease.until()
-        )
-        if gathering is None:
-            return  # cancelled, deleted or taken by another replica meanwhile
-        await asyncio.to_thread(self._layout.prepare, gathering_id)
-        await self._execute(gathering, credentials, recover=False)
 
     async def _execute(
         self,
@@ -274,13 +302,13 @@ class Runner:
                     max_archive_entries=self._options.max_archive_entries,
                     redaction=self._options.redaction,
                 )
-                # Before the runner counts as idle: a stop cancels the workers then.
+                # Before the runner counts as idle: a stop cancels its tasks then.
                 if self._on_finished is not None:
                     self._on_finished(record, outcome, time.monotonic() - running.started)
             finally:
                 self._running.pop(gathering.id, None)
                 running.recorded.set()
-                if not self._running:
+                if not self._running and not self._runs:
                     self._idle.set()
 
     async def _outcome(
@@ -309,10 +337,15 @@ class Runner:
         return outcome
 
     async def _recover(self) -> None:
-        # SQLite serves one replica: whatever it finds running, it ran before a restart.
-        await self._adopt_orphans(every=self._store.dialect == "sqlite")
-        for gathering in await self._store.find_all(status=Status.NEW):
-            self.submit(gathering)
+        # SQLite serves one replica: whatever it finds running or queued, it had before a
+        # restart. Queued ones then end saying that the caller's token is gone, where they
+        # need it. With PostgreSQL the queue is the store's and other replicas hold the
+        # tokens of theirs.
+        only_replica = self._store.dialect == "sqlite"
+        await self._adopt_orphans(every=only_replica)
+        if only_replica:
+            for gathering in await self._store.find_all(status=Status.NEW):
+                self.submit(gathering)
 
     async def _adopt_orphans(self, *, every: bool = False) -> None:
         lease = self._options.lease
@@ -345,9 +378,17 @@ class Runner:
                     self._lost(gathering_id)
                 if not self._stopping:
                     await self._adopt_orphans()
+                await self._forget_taken()
             except Exception:
                 # The store may be back by the next round; a lease lapses only after three.
                 log.exception("could not renew or check the gatherings' leases")
+
+    async def _forget_taken(self) -> None:
+        """Drop what this replica received but another ran or cancelled (a shared queue)."""
+        received = set(self._queued)
+        if received:
+            for gathering_id in received - await queue.still_queued(self._store, received):
+                self._queued.pop(gathering_id, None)
 
     def _lost(self, gathering_id: int) -> None:
         running = self._running.get(gathering_id)

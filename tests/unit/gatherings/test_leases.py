@@ -4,12 +4,9 @@ the same database, as replicas of one deployment do."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from must_gather_api.executors.base import INTERRUPTED
 from must_gather_api.gatherings import leases
@@ -17,41 +14,13 @@ from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.parameters import GatheringOptions
-from support.postgres import fresh_database
 
 pytestmark = pytest.mark.asyncio
-
-SQLITE = "sqlite-file"
-POSTGRES = "postgresql"
 
 ALIVE = Lease("replica-a", timedelta(minutes=5))
 OTHER = Lease("replica-b", timedelta(minutes=5))
 # A lease that is over as soon as it is taken: replica-a, dead.
 DEAD = Lease("replica-a", timedelta(seconds=-1))
-
-
-@pytest_asyncio.fixture(params=[SQLITE, pytest.param(POSTGRES, marks=pytest.mark.postgres)])
-async def replicas(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[GatheringStore, GatheringStore]]:
-    """Two stores on one database. PostgreSQL skips (saying why) only when no server can
-    be started: ``postgres_server_url`` does that."""
-    if request.param == POSTGRES:
-        async with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
-            first, second = await GatheringStore.open(url), await GatheringStore.open(url)
-            try:
-                yield first, second
-            finally:
-                await first.close()
-                await second.close()
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'gatherings.db'}"
-        first, second = await GatheringStore.open(url), await GatheringStore.open(url)
-        try:
-            yield first, second
-        finally:
-            await first.close()
-            await second.close()
 
 
 async def claimed(store: GatheringStore, lease: Lease) -> Gathering:

@@ -282,3 +282,45 @@ async def test_a_runner_that_lost_its_lease_stops_and_leaves_the_record(bench: B
         "replica-b",
         "",
     )
+
+
+async def test_a_replica_runs_what_another_received(bench: Bench) -> None:
+    # replica-a took the request and never got to it (its runner is not started).
+    receiver = bench.runner(lease=Lease("replica-a", timedelta(minutes=1)))
+    posted = await bench.create("fake/ok")
+    receiver.submit(posted)
+    other = bench.runner(
+        lease=Lease("replica-b", timedelta(minutes=1)), poll_interval=timedelta(seconds=0.05)
+    )
+    await other.start()
+    try:
+        ended = await bench.finished.wait(posted.id)
+    finally:
+        await other.stop(grace=timedelta(0))
+    assert (ended.status, ended.claimed_by) == (Status.COMPLETED, "replica-b")
+    assert bench.executor.started == [posted.id]
+
+
+async def test_with_caller_credentials_a_replica_runs_only_what_it_received(
+    bench: Bench,
+) -> None:
+    receiver = bench.runner(lease=Lease("replica-a", timedelta(minutes=1)), shared_queue=False)
+    other = bench.runner(
+        lease=Lease("replica-b", timedelta(minutes=1)),
+        shared_queue=False,
+        poll_interval=timedelta(seconds=0.05),
+    )
+    await other.start()
+    try:
+        # Posted after replica-b's start (on SQLite a start takes every queued one: it
+        # is the only replica).
+        elsewhere = await bench.create("fake/ok")
+        receiver.submit(elsewhere)
+        own = await bench.create("fake/ok")
+        other.submit(own)
+        await bench.finished.wait(own.id)
+    finally:
+        await other.stop(grace=timedelta(0))
+    # Older, but its caller's token is in replica-a's memory: replica-b left it.
+    assert bench.executor.started == [own.id]
+    assert (await bench.store.get(elsewhere.id)).status is Status.NEW
