@@ -156,3 +156,60 @@ async def test_three_replicas_share_one_queue_and_one_limit(
     elsewhere = [g.id for g, (_, name) in zip(history, posted, strict=True) if g.claimed_by != name]
     print(f"\nat most {most} at once; run by {[g.claimed_by for g in history]}")  # noqa: T201 - the figures the report quotes
     print(f"run by another replica than the one posted to: {elsewhere}")  # noqa: T201
+
+
+async def test_a_delete_on_another_replica_cancels_and_its_follower_sees_every_line(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    async with (
+        kubesim_process(tmp_path / "kubesim") as cluster,
+        replicas(
+            tmp_path,
+            cluster,
+            postgres_database_url,
+            "replica-a",
+            "replica-b",
+            credentials="service",
+            QUEUE_POLL_INTERVAL="0.2s",
+        ) as (a, b),
+    ):
+        gathering = await post(
+            a,
+            {
+                "image": "kubesim.local/must-gather-never-ends:latest",
+                "command": "HEARTBEAT_SECONDS=0.2 /usr/bin/gather",
+                "timeout": "5m",
+            },
+        )
+        followed: list[str] = []
+
+        async def follow() -> None:
+            # On replica-b, which does not run it: the lines come from the shared files.
+            async with (
+                client_for(b) as api,
+                api.stream("GET", f"/must-gather/{gathering}/logs?follow=true") as response,
+            ):
+                assert response.status_code == 200
+                async for text in response.aiter_text():
+                    followed.append(text)
+
+        follower = asyncio.create_task(follow(), name="follower")
+        try:
+            running = await poll(b, gathering, says("still gathering"))
+            assert running["status"] == "inprogress"
+            async with client_for(b) as api:
+                response = await api.delete(f"/must-gather/{gathering}")
+            assert response.status_code == 200, response.text
+            cancelled = response.json()
+            assert (cancelled["status"], cancelled["error-reason"]) == ("error", "cancelled")
+            await asyncio.wait_for(follower, 30)
+        finally:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+        async with client_for(a) as api:
+            logs = (await api.get(f"/must-gather/{gathering}/logs")).text
+        # Everything replica-a wrote, its last lines included, reached replica-b's follower.
+        assert "".join(followed) == logs
+        assert "still gathering" in logs
+        assert "taken over" not in b.log()  # replica-a ran it to the end
+        await cluster.no_leftovers()

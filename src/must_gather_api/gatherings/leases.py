@@ -10,6 +10,8 @@ learns it at its next renewal. SQLite runs them too, for its one replica.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,8 @@ from must_gather_api.executors.base import INTERRUPTED
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, now, record_of
 from must_gather_api.gatherings.tables import GatheringRow
+
+_CANCEL_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,12 @@ def _lapsed(stamp: datetime) -> ColumnElement[bool]:
     return or_(GatheringRow.lease_until.is_(None), GatheringRow.lease_until < stamp)
 
 
-async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> set[int]:
-    """Extend this replica's leases on ``ids``; the ids it still holds (the others were
-    taken over, cancelled or finished meanwhile)."""
+async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> dict[int, bool]:
+    """Extend this replica's leases on ``ids``: the ids it still holds (the others were
+    taken over, cancelled or finished meanwhile), each with whether a DELETE on any
+    replica asked for its cancellation."""
     if not ids:
-        return set()
+        return {}
     async with store.session("renew the leases") as session:
         result = await session.execute(
             update(GatheringRow)
@@ -57,11 +62,42 @@ async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> se
                 GatheringRow.claimed_by == lease.holder,
             )
             .values(lease_until=lease.until())
-            .returning(GatheringRow.id)
+            .returning(GatheringRow.id, GatheringRow.cancel_requested)
         )
-        held = set(result.scalars())
+        held = {row[0]: bool(row[1]) for row in result}
         await session.commit()
     return held
+
+
+async def request_cancel(store: GatheringStore, gathering_id: int) -> bool:
+    """Ask whichever replica runs the gathering to cancel it; False if it is not running."""
+    async with store.session("cancel the gathering") as session:
+        result = await session.execute(
+            update(GatheringRow)
+            .where(GatheringRow.id == gathering_id, GatheringRow.status == Status.INPROGRESS.value)
+            .values(cancel_requested=True)
+            .returning(GatheringRow.id)
+        )
+        asked = result.first() is not None
+        await session.commit()
+    return asked
+
+
+async def cancel_elsewhere(
+    store: GatheringStore,
+    gathering_id: int,
+    *,
+    within: timedelta,
+) -> Gathering:
+    """Ask the holder to cancel a running gathering and wait, up to ``within``, for it to
+    record the end; the record as it is then (still running if the holder is slower)."""
+    await request_cancel(store, gathering_id)
+    deadline = time.monotonic() + within.total_seconds()
+    while True:
+        current = await store.get(gathering_id)
+        if current.status.finished or time.monotonic() > deadline:
+            return current
+        await asyncio.sleep(_CANCEL_POLL_SECONDS)  # another process's record: no event
 
 
 async def orphaned(store: GatheringStore, lease: Lease, *, every: bool = False) -> list[Gathering]:

@@ -151,11 +151,7 @@ class Runner:
 
     def is_busy(self, gathering_id: int) -> bool:
         """Queued or running here: cleanup must not touch it."""
-        return (
-            gathering_id in self._queued
-            or gathering_id in self._running
-            or gathering_id in self._adopting
-        )
+        return any(gathering_id in ids for ids in (self._queued, self._running, self._adopting))
 
     def output_of(self, gathering_id: int) -> OutputLog | None:
         running = self._running.get(gathering_id)
@@ -177,6 +173,11 @@ class Runner:
             # The worker records the outcome (and packs what was gathered); wait for it.
             await running.recorded.wait()
             return await self._store.get(gathering.id)
+        if gathering.status is Status.INPROGRESS:
+            # Run by another replica, or being taken over: its holder sees the request.
+            return await leases.cancel_elsewhere(
+                self._store, gathering.id, within=self._options.lease.duration
+            )
         raise Conflict(f"gathering {gathering.id} is {gathering.status.value}; nothing to cancel")
 
     # -- work -------------------------------------------------------------------
@@ -369,31 +370,31 @@ class Runner:
     async def _keep_leases(self) -> None:
         """Renew the leases of what runs here; take over what lost replicas left."""
         lease = self._options.lease
+        # Often enough to see a DELETE answered by another replica within seconds.
+        every = min(lease.renew_every, self._options.poll_interval).total_seconds()
         while True:
-            await asyncio.sleep(lease.renew_every.total_seconds())
+            await asyncio.sleep(every)
             try:
                 mine = set(self._running)
                 held = await leases.renew(self._store, lease, mine)
-                for gathering_id in mine - held:
-                    self._lost(gathering_id)
+                for gathering_id in mine - held.keys():
+                    self._stop(gathering_id, LEASE_LOST, lost=True)
+                for gathering_id in (g for g, asked in held.items() if asked):
+                    self._stop(gathering_id, CANCELLED)
                 if not self._stopping:
                     await self._adopt_orphans()
-                await self._forget_taken()
+                # Drop what was received here but run or cancelled by another replica.
+                received = set(self._queued)
+                for gathering_id in received - await queue.still_queued(self._store, received):
+                    self._queued.pop(gathering_id, None)
             except Exception:
                 # The store may be back by the next round; a lease lapses only after three.
                 log.exception("could not renew or check the gatherings' leases")
 
-    async def _forget_taken(self) -> None:
-        """Drop what this replica received but another ran or cancelled (a shared queue)."""
-        received = set(self._queued)
-        if received:
-            for gathering_id in received - await queue.still_queued(self._store, received):
-                self._queued.pop(gathering_id, None)
-
-    def _lost(self, gathering_id: int) -> None:
+    def _stop(self, gathering_id: int, reason: str, *, lost: bool = False) -> None:
         running = self._running.get(gathering_id)
-        if running is None or running.task.done():
-            return  # ended meanwhile: the renewal raced its recording
-        running.lease_lost = True
-        running.cancelled_for = Failure(FailureKind.CANCELLED, LEASE_LOST)
+        if running is None or running.task.done() or running.cancelled_for is not None:
+            return  # ended or stopping meanwhile: the renewal raced it
+        running.lease_lost = lost
+        running.cancelled_for = Failure(FailureKind.CANCELLED, reason)
         running.task.cancel()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -49,6 +49,8 @@ class GatheringRow(Base):
     # The replica running it and until when its claim holds unless renewed (``leases``).
     claimed_by: Mapped[str | None] = mapped_column(String(253))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A DELETE on another replica asks the holder to cancel it (``leases.request_cancel``).
+    cancel_requested: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class NamespaceRow(Base):

@@ -46,12 +46,12 @@ async def test_only_the_holder_renews(replicas: tuple[GatheringStore, GatheringS
     first, second = await claimed(a, ALIVE), await claimed(a, ALIVE)
     finished = await claimed(a, ALIVE)
     await a.update(finished.id, status=Status.COMPLETED)
-    assert await leases.renew(a, ALIVE, [first.id, second.id, finished.id]) == {
+    assert set(await leases.renew(a, ALIVE, [first.id, second.id, finished.id])) == {
         first.id,
         second.id,
     }
-    assert await leases.renew(b, OTHER, [first.id, second.id]) == set()
-    assert await leases.renew(a, ALIVE, []) == set()
+    assert await leases.renew(b, OTHER, [first.id, second.id]) == {}
+    assert await leases.renew(a, ALIVE, []) == {}
     renewed = await b.get(first.id)
     assert renewed.lease_until is not None and first.lease_until is not None
     assert renewed.lease_until >= first.lease_until
@@ -115,8 +115,8 @@ async def test_the_lost_holder_learns_it_at_its_next_renewal(
     gathering = await claimed(a, DEAD)
     [found] = await leases.orphaned(b, OTHER)
     assert await leases.take_over(b, found, OTHER) is not None
-    assert await leases.renew(a, ALIVE, [gathering.id]) == set()
-    assert await leases.renew(b, OTHER, [gathering.id]) == {gathering.id}
+    assert await leases.renew(a, ALIVE, [gathering.id]) == {}
+    assert await leases.renew(b, OTHER, [gathering.id]) == {gathering.id: False}
     # Held again, and live: no one else finds it.
     assert await leases.orphaned(a, Lease("replica-c", timedelta(minutes=5))) == []
 
@@ -128,7 +128,7 @@ async def test_a_take_over_fails_once_the_holder_renewed_or_it_ended(
     late = await claimed(a, DEAD)
     [found] = await leases.orphaned(b, OTHER)
     # replica-a was only slow: it renews before replica-b acts on what it found.
-    assert await leases.renew(a, ALIVE, [late.id]) == {late.id}
+    assert await leases.renew(a, ALIVE, [late.id]) == {late.id: False}
     assert await leases.take_over(b, found, OTHER) is None
     assert (await b.get(late.id)).claimed_by == "replica-a"
 
@@ -137,3 +137,18 @@ async def test_a_take_over_fails_once_the_holder_renewed_or_it_ended(
     await a.update(ended.id, status=Status.ERROR)
     assert await leases.take_over(b, found, OTHER) is None
     assert await leases.take_over(b, found, OTHER, every=True) is None
+
+
+async def test_a_cancel_request_reaches_the_holder_at_its_renewal(
+    replicas: tuple[GatheringStore, GatheringStore],
+) -> None:
+    a, b = replicas
+    running, other = await claimed(a, ALIVE), await claimed(a, ALIVE)
+    assert await leases.request_cancel(b, running.id)
+    assert await leases.renew(a, ALIVE, [running.id, other.id]) == {
+        running.id: True,
+        other.id: False,
+    }
+    queued = await a.create(GatheringOptions.of())
+    assert not await leases.request_cancel(b, queued.id)
+    assert not await leases.request_cancel(b, 999)

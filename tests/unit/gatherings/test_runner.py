@@ -324,3 +324,24 @@ async def test_with_caller_credentials_a_replica_runs_only_what_it_received(
     # Older, but its caller's token is in replica-a's memory: replica-b left it.
     assert bench.executor.started == [own.id]
     assert (await bench.store.get(elsewhere.id)).status is Status.NEW
+
+
+async def test_a_delete_on_another_replica_cancels_the_gathering_where_it_runs(
+    bench: Bench,
+) -> None:
+    holder = bench.runner(
+        lease=Lease("replica-a", timedelta(seconds=3)), poll_interval=timedelta(seconds=0.05)
+    )
+    other = bench.runner(lease=Lease("replica-b", timedelta(seconds=10)))
+    await holder.start()
+    try:
+        gathering = await bench.create("fake/block")
+        holder.submit(gathering)
+        await bench.executor.wait_started(gathering.id)
+        # replica-b answers the DELETE: it does not run the gathering.
+        cancelled = await other.cancel(await bench.store.get(gathering.id))
+    finally:
+        await holder.stop(grace=timedelta(0))
+    assert (cancelled.status, cancelled.error_reason) == (Status.ERROR, CANCELLED)
+    assert bench.executor.cancelled == [gathering.id]
+    assert bench.finished.outcomes[gathering.id].kind is FailureKind.CANCELLED
