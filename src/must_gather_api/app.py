@@ -44,6 +44,7 @@ from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.leadership import Leadership
 from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
@@ -231,15 +232,27 @@ def create_app(
                 max_total_bytes=settings.archive_max_total_bytes,
                 is_busy=runner.is_busy,
             )
+            tidies = executor is None and isinstance(access, ClusterAccess)
+
+            async def elected() -> None:
+                await cleaner.run_logged()
+                if tidies and isinstance(access, ClusterAccess):
+                    await _tidy_cluster(store, access, settings)
+
+            # Housekeeping on one replica at a time; a lost leader's successor takes over
+            # within a third of a lease.
+            leadership = Leadership(
+                store.engine, interval=settings.lease_duration / 3, on_elected=elected
+            )
             background = [
+                asyncio.create_task(leadership.run(), name="leadership"),
                 asyncio.create_task(
-                    cleaner.run_forever(interval=settings.cleanup_interval), name="cleanup"
-                )
+                    cleaner.run_forever(
+                        interval=settings.cleanup_interval, leads=lambda: leadership.is_leader
+                    ),
+                    name="cleanup",
+                ),
             ]
-            if executor is None and isinstance(access, ClusterAccess):
-                background.append(
-                    asyncio.create_task(_tidy_cluster(store, access, settings), name="tidy-cluster")
-                )
             for task in background:
                 task.add_done_callback(_log_failure)
             resources.push_async_callback(_cancel, background)

@@ -121,7 +121,8 @@ class Settings(BaseSettings):
         description="Remove finished gatherings older than this (Go duration or hours); -1: never.",
     )
     cleanup_interval: Duration = Field(
-        timedelta(minutes=5), description="How often cleanup runs (it also runs at start)."
+        timedelta(minutes=5),
+        description="How often cleanup runs (on the housekeeping leader; it also runs at start).",
     )
     archive_max_total_bytes: ByteQuantity = Field(
         None,

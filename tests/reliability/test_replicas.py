@@ -213,3 +213,46 @@ async def test_a_delete_on_another_replica_cancels_and_its_follower_sees_every_l
         assert "still gathering" in logs
         assert "taken over" not in b.log()  # replica-a ran it to the end
         await cluster.no_leftovers()
+
+
+async def gone(service: ServiceProcess, gathering_id: int, *, within: float = 30) -> None:
+    """Until cleanup removed the record (polling another process: no event to await)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    async with client_for(service) as api:
+        while (await api.get(f"/must-gather/{gathering_id}")).status_code != 404:
+            assert loop.time() < deadline, f"gathering {gathering_id} was never cleaned up"
+            await asyncio.sleep(0.1)
+
+
+async def test_only_the_leader_cleans_up_and_another_leads_once_it_is_killed(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    leads = "now leads the housekeeping"
+    async with (
+        kubesim_process(tmp_path / "kubesim") as cluster,
+        replicas(
+            tmp_path,
+            cluster,
+            postgres_database_url,
+            "replica-a",
+            "replica-b",
+            credentials="service",
+            CLEANUP_MAX_AGE="1s",
+            CLEANUP_INTERVAL="0.5s",
+        ) as (a, b),
+    ):
+        await log_says(a, leads)  # the first one up leads
+        first = await post(b, {"command": "/usr/bin/gather"})
+        await gone(b, first)
+        removed = "cleanup removed 1 expired gatherings"
+        assert removed in a.log()
+        assert leads not in b.log()
+        assert "cleanup removed" not in b.log()
+
+        await a.kill()
+        await log_says(b, leads, within=2 * LEASE_SECONDS)
+        second = await post(b, {"command": "/usr/bin/gather"})
+        await gone(b, second)
+        assert removed in b.log()
+        await cluster.no_leftovers()

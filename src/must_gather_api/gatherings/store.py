@@ -125,6 +125,11 @@ class GatheringStore:
         await self._engine.dispose()
 
     @property
+    def engine(self) -> AsyncEngine:
+        """For connections of their own (``leadership`` holds one while it leads)."""
+        return self._engine
+
+    @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 
