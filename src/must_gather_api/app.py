@@ -45,13 +45,22 @@ from must_gather_api.gatherings.cleanup import Cleaner
 from must_gather_api.gatherings.indexes import ArchiveIndexes
 from must_gather_api.gatherings.kubeviews import KubeViews
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.leadership import Leadership
+from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.runner import Runner, RunnerOptions
 from must_gather_api.gatherings.store import GatheringStore
 from must_gather_api.gatherings.tails import ListTails
 from must_gather_api.kube.access import ClusterAccess
 from must_gather_api.redaction import DEFAULT_CONFIG, load_config_file
-from must_gather_api.settings import AuthMode, GatherCredentials, ListScope, Permission, Settings
+from must_gather_api.settings import (
+    AuthMode,
+    GatherCredentials,
+    ListScope,
+    Permission,
+    Settings,
+    replica_identity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +217,12 @@ def create_app(
                     max_archive_bytes=settings.max_archive_bytes,
                     max_archive_entries=settings.max_archive_entries or None,
                     redaction=redaction,
+                    lease=Lease(
+                        holder=replica_identity(settings), duration=settings.lease_duration
+                    ),
+                    # The caller's token lives only in the replica that received it.
+                    shared_queue=settings.gather_credentials is GatherCredentials.SERVICE,
+                    poll_interval=settings.queue_poll_interval,
                 ),
                 on_finished=metrics.finished,
                 cores=CoreCollector(
@@ -226,15 +241,27 @@ def create_app(
                 max_total_bytes=settings.archive_max_total_bytes,
                 is_busy=runner.is_busy,
             )
+            tidies = executor is None and isinstance(access, ClusterAccess)
+
+            async def elected() -> None:
+                await cleaner.run_logged()
+                if tidies and isinstance(access, ClusterAccess):
+                    await _tidy_cluster(store, access, settings)
+
+            # Housekeeping on one replica at a time; a lost leader's successor takes over
+            # within a third of a lease.
+            leadership = Leadership(
+                store.engine, interval=settings.lease_duration / 3, on_elected=elected
+            )
             background = [
+                asyncio.create_task(leadership.run(), name="leadership"),
                 asyncio.create_task(
-                    cleaner.run_forever(interval=settings.cleanup_interval), name="cleanup"
-                )
+                    cleaner.run_forever(
+                        interval=settings.cleanup_interval, leads=lambda: leadership.is_leader
+                    ),
+                    name="cleanup",
+                ),
             ]
-            if executor is None and isinstance(access, ClusterAccess):
-                background.append(
-                    asyncio.create_task(_tidy_cluster(store, access, settings), name="tidy-cluster")
-                )
             for task in background:
                 task.add_done_callback(_log_failure)
             resources.push_async_callback(_cancel, background)

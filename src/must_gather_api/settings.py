@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -120,7 +121,8 @@ class Settings(BaseSettings):
         description="Remove finished gatherings older than this (Go duration or hours); -1: never.",
     )
     cleanup_interval: Duration = Field(
-        timedelta(minutes=5), description="How often cleanup runs (it also runs at start)."
+        timedelta(minutes=5),
+        description="How often cleanup runs (on the housekeeping leader; it also runs at start).",
     )
     archive_max_total_bytes: ByteQuantity = Field(
         None,
@@ -152,7 +154,10 @@ class Settings(BaseSettings):
 
     # -- runner --------------------------------------------------------------------
     max_concurrent_gatherings: int = Field(
-        4, ge=1, le=64, description="Gatherings run at once; the rest wait in FIFO order."
+        4,
+        ge=1,
+        le=64,
+        description="Gatherings run at once across all replicas; the rest wait in FIFO order.",
     )
     max_queued_gatherings: int = Field(
         100, ge=0, description="Gatherings that may wait in the queue; more get 429. 0: no bound."
@@ -207,6 +212,28 @@ class Settings(BaseSettings):
         description=(
             "This deployment's name on its cluster objects (a label value): a restarted "
             "service removes only what carries it, so two deployments never touch each other's."
+        ),
+    )
+    replica_name: str = Field(
+        "",
+        max_length=253,
+        description=(
+            "This replica's name in the store's claims and leases; empty: POD_NAME when set, "
+            "else host name and process id."
+        ),
+    )
+    lease_duration: Duration = Field(
+        timedelta(seconds=30),
+        description=(
+            "How long a replica's claim on a running gathering lasts unless renewed (every "
+            "third of it); after that another replica takes the gathering over."
+        ),
+    )
+    queue_poll_interval: Duration = Field(
+        timedelta(seconds=2),
+        description=(
+            "How often a replica with a free slot looks for queued gatherings (those posted "
+            "to other replicas, or freed by their end there)."
         ),
     )
     gather_credentials: GatherCredentials = Field(
@@ -316,6 +343,21 @@ class Settings(BaseSettings):
         # value must not become Path(".") and switch TLS on.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("queue_poll_interval")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be more than 0s")
+        return value
+
+    @field_validator("lease_duration")
+    @classmethod
+    def _renewable(cls, value: timedelta) -> timedelta:
+        # Renewed every third of it: below a second, one slow store round trip loses it.
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
         return value
 
     @field_validator("cores_namespace_regex")
@@ -439,6 +481,17 @@ class Settings(BaseSettings):
         if self.db_path in {":memory:", "file::memory:?cache=shared"}:
             return "sqlite+aiosqlite:///file:must-gather-api?mode=memory&cache=shared&uri=true"
         return f"sqlite+aiosqlite:///{self.db_path}"
+
+
+def replica_identity(settings: Settings, *, environ: Mapping[str, str] = os.environ) -> str:
+    """REPLICA_NAME, else the pod's name (deploy/ passes it as POD_NAME), else host and pid:
+    unique among the replicas sharing a store, and readable in a reason that names it."""
+    if settings.replica_name.strip():
+        return settings.replica_name.strip()
+    pod = environ.get("POD_NAME", "").strip()
+    if pod:
+        return pod
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,14 @@ KUBERNETES_VERSION = "1.32"
 # Kinds of the CRDs the overlays use; kubernetes-validate has no schema for them.
 CUSTOM_KINDS = {"Route", "ConsolePlugin", "Certificate", "Issuer"}
 DATA = "/var/lib/must-gather-api"
+POD = "must-gather-api-5d9c7b6f4-x2k8q"  # a pod's name, as the kubelet sets it
 # What the manifests set on purpose instead of the default, per variant.
 BASE_OVERRIDES = {
     "PORT": "8080",
     "DB_PATH": f"{DATA}/gatherings.db",
     "DATA_DIR": f"{DATA}/data",
     "INSTANCE": "must-gather-api",  # the namespace it is deployed to
+    "REPLICA_NAME": POD,  # the pod's name
 }
 TLS_OVERRIDES = {
     "PORT": "8443",
@@ -45,14 +47,15 @@ def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
 def environment_seen_by_the_container(env: list[dict[str, Any]]) -> dict[str, str]:
     """The variables as the kubelet sets them: an optional reference to a ConfigMap or
     Secret that nobody created sets nothing; the pod's namespace is the one it is deployed
-    to (must-gather-api, as the overlays set it)."""
+    to (must-gather-api, as the overlays set it), its name ``POD``."""
     seen = {}
     for entry in env:
         if "value" in entry:
             seen[entry["name"]] = str(entry["value"])
         elif "fieldRef" in entry["valueFrom"]:
-            assert entry["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace", entry
-            seen[entry["name"]] = "must-gather-api"
+            path = entry["valueFrom"]["fieldRef"]["fieldPath"]
+            assert path in ("metadata.namespace", "metadata.name"), entry
+            seen[entry["name"]] = "must-gather-api" if path == "metadata.namespace" else POD
         else:
             [reference] = entry["valueFrom"].values()
             assert reference["optional"] is True, entry

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
@@ -10,6 +12,8 @@ from must_gather_api.api.problems import problem
 from must_gather_api.errors import StoreUnavailable
 
 router = APIRouter(tags=["service"])
+
+_VOLUME_TIMEOUT_SECONDS = 5.0
 
 BANNER = (
     "must-gather-api - run must-gather over HTTP; web page: /ui/; "
@@ -27,12 +31,25 @@ async def healthz() -> str:
     return "ok\n"
 
 
-@router.get("/readyz", response_class=PlainTextResponse, summary="Readiness: the store answers")
+@router.get(
+    "/readyz",
+    response_class=PlainTextResponse,
+    summary="Readiness: the store answers and the data directory is there",
+)
 async def readyz(services: ServicesDep) -> Response:
     try:
         await services.store.ping()
     except StoreUnavailable as e:
         return problem(503, f"not ready: {e.message}")
+    # With several replicas the data directory is a shared volume that can go away (an
+    # NFS server down): a pod that cannot see it must not take requests. Full is fine.
+    try:
+        async with asyncio.timeout(_VOLUME_TIMEOUT_SECONDS):
+            present = await asyncio.to_thread(services.layout.root.is_dir)
+    except (OSError, TimeoutError):
+        present = False
+    if not present:
+        return problem(503, "not ready: the data directory cannot be reached")
     return PlainTextResponse("ok\n")
 
 

@@ -69,6 +69,9 @@ class Job:
     options: GatheringOptions = field(default_factory=GatheringOptions)
     credentials: Credentials | None = None
     ledger: NamespaceLedger | None = None
+    # How the reason of a recovered gathering begins: a restart, or the replica whose
+    # lease lapsed (another replica took the gathering over).
+    interruption: str = INTERRUPTED
 
 
 @dataclass(frozen=True)

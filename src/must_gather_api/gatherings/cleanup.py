@@ -1,9 +1,10 @@
 """Cleanup: remove gatherings that are too old, files no record owns, and archives
 past the total size limit.
 
-It runs at start and then every CLEANUP_INTERVAL. It never touches a gathering that
-is queued or running: only finished records are considered, and the runner is asked
-about every directory before it goes.
+It runs on the replica that leads the housekeeping (``leadership``): when it is elected
+(at start, with one replica) and then every CLEANUP_INTERVAL while it leads. It never
+touches a gathering that is queued or running: only finished records are considered, and
+the runner is asked about every directory before it goes.
 """
 
 from __future__ import annotations
@@ -46,15 +47,24 @@ class Cleaner:
         self._max_total_bytes = max_total_bytes
         self._is_busy = is_busy
 
-    async def run_forever(self, *, interval: timedelta) -> None:
+    async def run_forever(
+        self, *, interval: timedelta, leads: Callable[[], bool] = lambda: True
+    ) -> None:
+        """Every ``interval``, while this replica ``leads`` the housekeeping; the round at
+        start (or at election) is ``run_logged``'s."""
         while True:
-            try:
-                await self.run_once()
-            except MustGatherError as e:
-                log.warning("cleanup skipped this round: %s", e.message)
-            except Exception:
-                log.exception("cleanup failed; it will try again")
             await asyncio.sleep(interval.total_seconds())
+            if leads():
+                await self.run_logged()
+
+    async def run_logged(self) -> None:
+        """One round; a failure is logged, and the next round tries again."""
+        try:
+            await self.run_once()
+        except MustGatherError as e:
+            log.warning("cleanup skipped this round: %s", e.message)
+        except Exception:
+            log.exception("cleanup failed; it will try again")
 
     async def run_once(self) -> CleanupReport:
         expired = await self._remove_expired()

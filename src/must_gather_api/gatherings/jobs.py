@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from must_gather_api.executors.base import Credentials, Job, NamespaceLedger
+from must_gather_api.executors.base import INTERRUPTED, Credentials, Job, NamespaceLedger
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Gathering
 
@@ -17,6 +17,7 @@ def job_for(
     layout: Layout,
     credentials: Credentials | None,
     ledger: NamespaceLedger | None = None,
+    interruption: str = INTERRUPTED,
 ) -> Job:
     """The record's options were validated and parsed when it was made or loaded."""
     options = gathering.request
@@ -29,4 +30,5 @@ def job_for(
         options=options,
         credentials=credentials,
         ledger=ledger,
+        interruption=interruption,
     )

@@ -42,6 +42,8 @@ class Gathering:
     archive_sha256: str = ""
     archive_removed: str = ""
     requested_by: str = ""
+    claimed_by: str = ""  # the replica that runs it (or last ran it)
+    lease_until: datetime | None = None
 
     @property
     def has_archive(self) -> bool:

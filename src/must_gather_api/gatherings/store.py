@@ -18,7 +18,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Row, delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
@@ -53,7 +58,7 @@ def _maybe_aware(value: datetime | None) -> datetime | None:
     return None if value is None else _aware(value)
 
 
-def _record(row: GatheringRow | Row[Any]) -> Gathering:
+def record_of(row: GatheringRow | Row[Any]) -> Gathering:
     request = loaded_request({name: getattr(row, name) for name in REQUEST_COLUMNS}, row.options)
     created = _aware(row.created_at)
     updated = _aware(row.updated_at)
@@ -71,6 +76,8 @@ def _record(row: GatheringRow | Row[Any]) -> Gathering:
         archive_sha256=row.archive_sha256 or "",
         archive_removed=row.archive_removed or "",
         requested_by=row.requested_by or "",
+        claimed_by=row.claimed_by or "",
+        lease_until=_maybe_aware(row.lease_until),
     )
 
 
@@ -118,6 +125,11 @@ class GatheringStore:
         await self._engine.dispose()
 
     @property
+    def engine(self) -> AsyncEngine:
+        """For connections of their own (``leadership`` holds one while it leads)."""
+        return self._engine
+
+    @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 
@@ -129,6 +141,13 @@ class GatheringStore:
             if self.dialect == "postgresql":
                 await connection.execute(text("SELECT pg_advisory_xact_lock(724031)"))
             await connection.run_sync(_upgrade)
+
+    @asynccontextmanager
+    async def session(self, action: str) -> AsyncIterator[AsyncSession]:
+        """A session whose database errors leave as ``StoreUnavailable`` (``cannot action``),
+        for the store's companions (``leases``)."""
+        async with self._guard(action), self._sessions() as session:
+            yield session
 
     async def ping(self) -> None:
         async with self._guard("reach the database"), self._sessions() as session:
@@ -148,7 +167,7 @@ class GatheringStore:
         async with self._guard("store the gathering"), self._sessions() as session:
             session.add(row)
             await session.commit()
-            return _record(row)
+            return record_of(row)
 
     async def get(self, gathering_id: int) -> Gathering:
         if not 0 < gathering_id <= _MAX_ID:
@@ -157,7 +176,7 @@ class GatheringStore:
             row = await session.get(GatheringRow, gathering_id)
         if row is None:
             raise GatheringNotFound(f"no gathering has id {gathering_id}")
-        return _record(row)
+        return record_of(row)
 
     async def find(self, reference: str, *, requested_by: str | None = None) -> Gathering:
         """By numeric id first, then the newest gathering whose custom-name is ``reference``;
@@ -169,7 +188,7 @@ class GatheringStore:
             if numeric and int(reference) <= _MAX_ID:
                 row = await session.get(GatheringRow, int(reference))
                 if row is not None and requested_by in (None, row.requested_by):
-                    return _record(row)
+                    return record_of(row)
             query = (
                 select(GatheringRow)
                 .where(GatheringRow.custom_name == reference)
@@ -181,7 +200,7 @@ class GatheringStore:
             found = (await session.scalars(query)).first()
         if found is None:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
-        return _record(found)
+        return record_of(found)
 
     async def find_all(
         self,
@@ -209,7 +228,7 @@ class GatheringStore:
         if limit is not None:
             query = query.limit(limit)
         async with self._guard("list the gatherings"), self._sessions() as session:
-            return [_record(row) for row in await session.execute(query)]
+            return [record_of(row) for row in await session.execute(query)]
 
     async def ids(self) -> set[int]:
         async with self._guard("list the gatherings"), self._sessions() as session:
@@ -250,25 +269,34 @@ class GatheringStore:
             await session.commit()
         if row is None:
             raise GatheringNotFound(f"no gathering has id {gathering_id}")
-        return _record(row)
+        return record_of(row)
 
-    async def claim(self, gathering_id: int) -> Gathering | None:
-        """Move a queued gathering to running; None when it is no longer queued.
+    async def claim(
+        self, gathering_id: int, *, holder: str = "", lease_until: datetime | None = None
+    ) -> Gathering | None:
+        """Move a queued gathering to running, held by ``holder`` until ``lease_until``;
+        None when it is no longer queued.
 
-        The conditional update makes the claim atomic, so two replicas sharing a
-        PostgreSQL store can never run the same gathering.
+        The conditional update makes the claim atomic (PostgreSQL re-checks the condition
+        once it holds the row's lock), so two replicas can never run the same gathering.
         """
         stamp = now()
         async with self._guard("start the gathering"), self._sessions() as session:
             result = await session.execute(
                 update(GatheringRow)
                 .where(GatheringRow.id == gathering_id, GatheringRow.status == Status.NEW.value)
-                .values(status=Status.INPROGRESS.value, started_at=stamp, updated_at=stamp)
+                .values(
+                    status=Status.INPROGRESS.value,
+                    started_at=stamp,
+                    updated_at=stamp,
+                    claimed_by=holder or None,
+                    lease_until=lease_until,
+                )
                 .returning(GatheringRow)
             )
             row = result.scalars().first()
             await session.commit()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     async def delete(self, gathering_id: int) -> None:
         async with self._guard("delete the gathering"), self._sessions() as session:
@@ -289,7 +317,7 @@ class GatheringStore:
                 func.coalesce(GatheringRow.finished_at, GatheringRow.updated_at) < before
             )
         async with self._guard("list finished gatherings"), self._sessions() as session:
-            return [_record(row) for row in await session.scalars(query)]
+            return [record_of(row) for row in await session.scalars(query)]
 
     # -- the namespaces gatherings create (``executors.base.NamespaceLedger``) ------------
 

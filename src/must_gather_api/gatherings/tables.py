@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,6 +21,7 @@ class GatheringRow(Base):
     __table_args__ = (
         Index("ix_gatherings_custom_name", "custom_name"),
         Index("ix_gatherings_status", "status"),
+        Index("ix_gatherings_lease", "status", "lease_until"),
         {"sqlite_autoincrement": True},
     )
 
@@ -45,6 +46,11 @@ class GatheringRow(Base):
     archive_sha256: Mapped[str] = mapped_column(String(64), default="")
     archive_removed: Mapped[str] = mapped_column(Text, default="")
     requested_by: Mapped[str] = mapped_column(Text, default="")
+    # The replica running it and until when its claim holds unless renewed (``leases``).
+    claimed_by: Mapped[str | None] = mapped_column(String(253))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A DELETE on another replica asks the holder to cancel it (``leases.request_cancel``).
+    cancel_requested: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class NamespaceRow(Base):

@@ -15,6 +15,7 @@ import pytest_asyncio
 from must_gather_api.errors import Conflict, FailureKind, ServiceStopping
 from must_gather_api.executors.base import INTERRUPTED, Outcome
 from must_gather_api.gatherings.layout import Layout
+from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.runner import (
     CANCELLED,
@@ -22,7 +23,7 @@ from must_gather_api.gatherings.runner import (
     Runner,
     RunnerOptions,
 )
-from must_gather_api.gatherings.store import GatheringStore
+from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.parameters import GatheringOptions
 from support.executors import FakeExecutor
 
@@ -244,3 +245,103 @@ async def test_output_reaches_the_log_file(bench: Bench, started_runner: Runner)
     text = bench.layout.output_log(gathering.id).read_text()
     assert text.startswith("[fake] gathering with fake/ok\n[fake] done\n")
     assert "[must-gather-api] archive ready" in text
+
+
+async def test_a_lapsed_lease_of_another_replica_is_taken_over_while_running(
+    bench: Bench,
+) -> None:
+    runner = bench.runner(lease=Lease("replica-a", timedelta(seconds=1)))
+    await runner.start()
+    try:
+        # Created after the start: found by the leases task, not by the start's recovery.
+        lost = await bench.create("fake/block")
+        await bench.store.claim(lost.id, holder="replica-b", lease_until=now())
+        ended = await bench.finished.wait(lost.id)
+    finally:
+        await runner.stop(grace=timedelta(0))
+    assert bench.executor.recovered == [lost.id]
+    assert (ended.status, ended.claimed_by) == (Status.ERROR, "replica-a")
+    assert ended.error_reason == "interrupted: replica replica-b stopped renewing its lease"
+
+
+async def test_a_runner_that_lost_its_lease_stops_and_leaves_the_record(bench: Bench) -> None:
+    runner = bench.runner(lease=Lease("replica-a", timedelta(seconds=1)))
+    await runner.start()
+    gathering = await bench.create("fake/block")
+    runner.submit(gathering)
+    await bench.executor.wait_started(gathering.id)
+    # Another replica took it over (replica-a looked dead to it).
+    await bench.store.update(gathering.id, claimed_by="replica-b")
+    # The stop waits for the run, which the next renewal cancels.
+    await runner.stop(grace=timedelta(seconds=30))
+    assert bench.executor.cancelled == [gathering.id]
+    assert gathering.id not in bench.finished.records
+    kept = await bench.store.get(gathering.id)
+    assert (kept.status, kept.claimed_by, kept.error_reason) == (
+        Status.INPROGRESS,
+        "replica-b",
+        "",
+    )
+
+
+async def test_a_replica_runs_what_another_received(bench: Bench) -> None:
+    # replica-a took the request and never got to it (its runner is not started).
+    receiver = bench.runner(lease=Lease("replica-a", timedelta(minutes=1)))
+    posted = await bench.create("fake/ok")
+    receiver.submit(posted)
+    other = bench.runner(
+        lease=Lease("replica-b", timedelta(minutes=1)), poll_interval=timedelta(seconds=0.05)
+    )
+    await other.start()
+    try:
+        ended = await bench.finished.wait(posted.id)
+    finally:
+        await other.stop(grace=timedelta(0))
+    assert (ended.status, ended.claimed_by) == (Status.COMPLETED, "replica-b")
+    assert bench.executor.started == [posted.id]
+
+
+async def test_with_caller_credentials_a_replica_runs_only_what_it_received(
+    bench: Bench,
+) -> None:
+    receiver = bench.runner(lease=Lease("replica-a", timedelta(minutes=1)), shared_queue=False)
+    other = bench.runner(
+        lease=Lease("replica-b", timedelta(minutes=1)),
+        shared_queue=False,
+        poll_interval=timedelta(seconds=0.05),
+    )
+    await other.start()
+    try:
+        # Posted after replica-b's start (on SQLite a start takes every queued one: it
+        # is the only replica).
+        elsewhere = await bench.create("fake/ok")
+        receiver.submit(elsewhere)
+        own = await bench.create("fake/ok")
+        other.submit(own)
+        await bench.finished.wait(own.id)
+    finally:
+        await other.stop(grace=timedelta(0))
+    # Older, but its caller's token is in replica-a's memory: replica-b left it.
+    assert bench.executor.started == [own.id]
+    assert (await bench.store.get(elsewhere.id)).status is Status.NEW
+
+
+async def test_a_delete_on_another_replica_cancels_the_gathering_where_it_runs(
+    bench: Bench,
+) -> None:
+    holder = bench.runner(
+        lease=Lease("replica-a", timedelta(seconds=3)), poll_interval=timedelta(seconds=0.05)
+    )
+    other = bench.runner(lease=Lease("replica-b", timedelta(seconds=10)))
+    await holder.start()
+    try:
+        gathering = await bench.create("fake/block")
+        holder.submit(gathering)
+        await bench.executor.wait_started(gathering.id)
+        # replica-b answers the DELETE: it does not run the gathering.
+        cancelled = await other.cancel(await bench.store.get(gathering.id))
+    finally:
+        await holder.stop(grace=timedelta(0))
+    assert (cancelled.status, cancelled.error_reason) == (Status.ERROR, CANCELLED)
+    assert bench.executor.cancelled == [gathering.id]
+    assert bench.finished.outcomes[gathering.id].kind is FailureKind.CANCELLED

@@ -297,7 +297,9 @@ class KubernetesExecutor:
         options = run.job.options
         alive = [pod for pod in found if recovery.resumable(pod)]
         if not alive:
-            reason = f"{INTERRUPTED}; its pods no longer run, so their data could not be copied"
+            reason = (
+                f"{run.job.interruption}; its pods no longer run, so their data could not be copied"
+            )
             return _Gathered((Failure(FailureKind.INTERRUPTED, reason),), before_pods=True)
         per_node = options.node_selector is not None
         processor = self.processor(
@@ -309,10 +311,12 @@ class KubernetesExecutor:
             delete_pods=not place.temporary and not options.keep,
         )
         failures: list[Failure] = []
+        interruption = run.job.interruption
+        why = "after a restart" if interruption == INTERRUPTED else f"({interruption})"
         for pod in alive:
             spec = pod.get("spec") or {}
             name = str(pod["metadata"]["name"])
-            run.console.out(f"resuming after a restart: attaching to pod {name} again")
+            run.console.out(f"resuming {why}: attaching to pod {name} again")
             plan = PodPlan(
                 image=str((spec.get("containers") or [{}])[0].get("image") or ""),
                 node=str(spec.get("nodeName") or "") if per_node else "",
@@ -397,6 +401,7 @@ class KubernetesExecutor:
             timeout=self._timings.cleanup_timeout,
             instance=self._settings.instance,
             ledger=job.ledger,
+            interruption=job.interruption,
         )
 
     def processor(

@@ -99,6 +99,7 @@ async def abandon(
     timeout: float,  # noqa: ASYNC109 - a bound for the whole cleanup
     instance: str,
     ledger: NamespaceLedger | None = None,
+    interruption: str = INTERRUPTED,
 ) -> Outcome:
     """After a restart with GATHER_CREDENTIALS=caller: deletes the namespaces; the outcome.
     ``service`` is the caller's to close."""
@@ -106,7 +107,7 @@ async def abandon(
         service, names, console, timeout=timeout, instance=instance, ledger=ledger
     )
     reason = (
-        f"{INTERRUPTED}; with GATHER_CREDENTIALS=caller a gathering cannot be resumed "
+        f"{interruption}; with GATHER_CREDENTIALS=caller a gathering cannot be resumed "
         "(the caller's token was held in memory only)"
     )
     if not left:
