@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text, update
 
 from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Gathering, Status
-from must_gather_api.gatherings.store import GatheringStore, now, record_of
+from must_gather_api.gatherings.store import GatheringStore, claim_update, now, record_of
 from must_gather_api.gatherings.tables import GatheringRow
 
 # Any constant no other advisory lock of ours uses (migrations take 724031).
@@ -57,18 +57,8 @@ async def claim_next(
         next_id = await session.scalar(oldest)
         if next_id is None:
             return None
-        stamp = now()
         result = await session.execute(
-            update(GatheringRow)
-            .where(GatheringRow.id == next_id, GatheringRow.status == Status.NEW.value)
-            .values(
-                status=Status.INPROGRESS.value,
-                started_at=stamp,
-                updated_at=stamp,
-                claimed_by=lease.holder,
-                lease_until=lease.until(),
-            )
-            .returning(GatheringRow)
+            claim_update(next_id, holder=lease.holder, lease_until=lease.until())
         )
         row = result.scalars().first()
         await session.commit()

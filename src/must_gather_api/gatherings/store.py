@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
 from must_gather_api.gatherings.records import (
@@ -280,19 +281,9 @@ class GatheringStore:
         The conditional update makes the claim atomic (PostgreSQL re-checks the condition
         once it holds the row's lock), so two replicas can never run the same gathering.
         """
-        stamp = now()
         async with self._guard("start the gathering"), self._sessions() as session:
             result = await session.execute(
-                update(GatheringRow)
-                .where(GatheringRow.id == gathering_id, GatheringRow.status == Status.NEW.value)
-                .values(
-                    status=Status.INPROGRESS.value,
-                    started_at=stamp,
-                    updated_at=stamp,
-                    claimed_by=holder or None,
-                    lease_until=lease_until,
-                )
-                .returning(GatheringRow)
+                claim_update(gathering_id, holder=holder, lease_until=lease_until)
             )
             row = result.scalars().first()
             await session.commit()
@@ -363,6 +354,26 @@ class GatheringStore:
             yield
         except (DBAPIError, SQLAlchemyError, OSError) as e:
             raise StoreUnavailable(f"cannot {action}: the database failed ({_brief(e)})") from e
+
+
+def claim_update(
+    gathering_id: int, *, holder: str, lease_until: datetime | None
+) -> ReturningUpdate[Any]:
+    """The one claim: a queued gathering moves to running, held by ``holder``. Conditional
+    on the status, so only one claim of a gathering can match (``claim``, ``claim_next``)."""
+    stamp = now()
+    return (
+        update(GatheringRow)
+        .where(GatheringRow.id == gathering_id, GatheringRow.status == Status.NEW.value)
+        .values(
+            status=Status.INPROGRESS.value,
+            started_at=stamp,
+            updated_at=stamp,
+            claimed_by=holder or None,
+            lease_until=lease_until,
+        )
+        .returning(GatheringRow)
+    )
 
 
 def _upgrade(connection: Connection) -> None:
