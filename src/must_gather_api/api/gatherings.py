@@ -152,7 +152,12 @@ async def download(
     """The archive, once the gathering has ended and an archive exists. Supports Range."""
     gathering = await _find(reference, caller, services)
     path = await archive_of(gathering, services)
-    response = archive_response(path, name=gathering.archive_name)
+    response = archive_response(
+        path,
+        name=gathering.archive_name,
+        data_dir=services.layout.data_dir,
+        accel_prefix=services.settings.accel_redirect_prefix,
+    )
     if request.method == "GET" and not request.headers.get("range"):
         services.metrics.bytes_served.inc(gathering.archive_size)
     return response
