@@ -93,7 +93,13 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
     )
     await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
     options = asked.to_options(defaults)
-    gathering = await services.store.create(options, requested_by=caller.user)
+    held = services.runner.queue_lease
+    gathering = await services.store.create(
+        options,
+        requested_by=caller.user,
+        held_by=held.holder if held else None,
+        held_until=held.until() if held else None,
+    )
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
     services.runner.submit(gathering, credentials=credentials)
