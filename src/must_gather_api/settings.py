@@ -184,7 +184,10 @@ class Settings(BaseSettings):
     )
     shutdown_grace_period: Duration = Field(
         timedelta(seconds=30),
-        description="On SIGTERM, how long running gatherings may go on before they are cancelled.",
+        description=(
+            "On SIGTERM, how long running gatherings may go on before they are cancelled "
+            "(or, with service credentials and PostgreSQL, handed over to another replica)."
+        ),
     )
     output_flush_interval: Duration = Field(
         timedelta(seconds=1), description="How often a gathering's output is written to its log."

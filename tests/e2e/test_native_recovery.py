@@ -12,7 +12,7 @@ import pytest
 
 from kubesim import kinds
 from kubesim.cluster import Cluster
-from must_gather_api.executors.base import Job
+from must_gather_api.executors.base import HandOver, Job
 from must_gather_api.executors.kubernetes import remove_stale_namespaces
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.cluster_summary import REPRINT
@@ -58,6 +58,36 @@ async def test_service_credentials_resume_a_running_pod(kubesim: Cluster, tmp_pa
     assert "attaching to pod" in output.text
     # The earlier process printed the cluster summary's start; the resumed run its end.
     assert output.text.count(REPRINT) == 1, output.text
+    [image_dir] = image_dirs(gathering.work_dir)
+    assert (image_dir / "version").is_file()
+    assert leftovers(kubesim) == []
+
+
+@pytest.mark.asyncio
+async def test_a_run_handed_over_leaves_its_pod_and_namespace_to_the_next_holder(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    gathering = job(tmp_path, command="bash -c 'sleep 3 && /usr/bin/gather'")
+    executor = await executor_for(kubesim, tmp_path)
+    first = Lines()
+    run = asyncio.create_task(executor.run(gathering, first), name="handed-over-run")
+    for _ in range(1000):
+        if any(found.startswith("pod/") for found in leftovers(kubesim)):
+            break
+        await asyncio.sleep(0.01)  # kubesim's store: no event to wait on
+    gathering.handover.set()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    kept = leftovers(kubesim)
+    assert sum(found.startswith("pod/") for found in kept) == 1, kept
+    assert sum(found.startswith("namespace/") for found in kept) == 1, kept
+    assert "leaving namespace/" in first.text
+    # The next holder (a job of its own) resumes the pod and removes what the run made.
+    output = Lines()
+    outcome = await executor.recover(replace(gathering, handover=HandOver()), output)
+    assert outcome is not None and outcome.succeeded, (outcome, output.text)
+    assert "attaching to pod" in output.text
     [image_dir] = image_dirs(gathering.work_dir)
     assert (image_dir / "version").is_file()
     assert leftovers(kubesim) == []

@@ -58,6 +58,21 @@ class NamespaceLedger(Protocol):
     async def recorded(self) -> tuple[str, ...]: ...
 
 
+class HandOver:
+    """Set when a gathering is left to another replica (or to this one's next start) as
+    its run is cancelled: the run then keeps what it made in the cluster, pods and
+    namespace, for the next holder to resume, instead of removing it."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 @dataclass(frozen=True)
 class Job:
     """One gathering as an executor sees it: its validated, typed options, no strings to
@@ -72,6 +87,7 @@ class Job:
     # How the reason of a recovered gathering begins: a restart, or the replica whose
     # lease lapsed (another replica took the gathering over).
     interruption: str = INTERRUPTED
+    handover: HandOver = field(default_factory=HandOver, compare=False)
 
 
 @dataclass(frozen=True)

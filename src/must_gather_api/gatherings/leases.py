@@ -69,6 +69,22 @@ async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> di
     return held
 
 
+async def release(store: GatheringStore, lease: Lease, ids: Collection[int]) -> None:
+    """End this replica's leases on ``ids`` now, so another replica takes them over at
+    once instead of after ``lease.duration``."""
+    async with store.session("release the leases") as session:
+        await session.execute(
+            update(GatheringRow)
+            .where(
+                GatheringRow.id.in_(list(ids)),
+                GatheringRow.status == Status.INPROGRESS.value,
+                GatheringRow.claimed_by == lease.holder,
+            )
+            .values(lease_until=now())
+        )
+        await session.commit()
+
+
 async def request_cancel(store: GatheringStore, gathering_id: int) -> bool:
     """Ask whichever replica runs the gathering to cancel it; False if it is not running."""
     async with store.session("cancel the gathering") as session:

@@ -36,14 +36,13 @@ from must_gather_api.gatherings.ledger import StoredLedger
 from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
-from must_gather_api.gatherings.running import CANCELLED, Running, outcome_of
+from must_gather_api.gatherings.running import CANCELLED, Running, outcome_of, wind_down
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.reasons import public_reason
 from must_gather_api.redaction import RedactionConfig
 
 log = logging.getLogger(__name__)
 
-STOPPED = "cancelled: the service stopped before the gathering ended"
 LEASE_LOST = "this replica lost its lease (another replica took the gathering over)"
 
 
@@ -103,17 +102,10 @@ class Runner:
         self._wake.set()
 
     async def stop(self, *, grace: timedelta) -> None:
-        """Take no more work; give running gatherings ``grace`` to end, then cancel them."""
+        """Take no more work; give running gatherings ``grace`` to end, then cancel them
+        or, where another replica can resume them, hand them over."""
         self._stopping = True
-        if self._running:
-            log.info("waiting up to %s for %d running gatherings", grace, len(self._running))
-            tasks = [running.task for running in self._running.values()]
-            _done, pending = await asyncio.wait(tasks, timeout=grace.total_seconds())
-            for gathering_id, running in list(self._running.items()):
-                if running.task in pending:
-                    running.cancelled_for = Failure(FailureKind.CANCELLED, STOPPED)
-                    running.task.cancel()
-                    log.info("gathering %d cancelled: the service is stopping", gathering_id)
+        handed = await wind_down(self._running, grace=grace, hand_over=self._hands_over())
         await self._idle.wait()
         # Runs claimed as the stop began put their gathering back in the queue.
         await asyncio.gather(*self._runs, return_exceptions=True)
@@ -125,6 +117,13 @@ class Runner:
             task.cancel()
         await asyncio.gather(*self._recoveries, *loops, return_exceptions=True)
         self._lease_task = self._dispatcher = None
+        if handed:
+            # Once this replica has let go of them (nothing more written, no renewal in
+            # flight), so the next holder resumes them at its next lease round.
+            try:
+                await leases.release(self._store, self._options.lease, handed)
+            except Exception:
+                log.exception("could not release the leases; they lapse by themselves")
 
     # -- requests ---------------------------------------------------------------
 
@@ -293,12 +292,14 @@ class Runner:
             task: asyncio.Task[Outcome | None] = asyncio.create_task(
                 wrapped, name=f"gathering-{gathering.id}"
             )
-            running = Running(task=task, output=output)
+            running = Running(task=task, output=output, handover=job.handover)
             self._running[gathering.id] = running
             try:
                 outcome = await outcome_of(task, running, limit, interruption)
-                if running.lease_lost:
-                    log.error("gathering %d: %s; not recorded here", gathering.id, LEASE_LOST)
+                if running.left_because:
+                    log.warning(
+                        "gathering %d: %s; not recorded here", gathering.id, running.left_because
+                    )
                     return
                 record, outcome = await finishing.finish(
                     self._store,
@@ -361,7 +362,7 @@ class Runner:
                 mine = set(self._running)
                 held = await leases.renew(self._store, lease, mine | set(self._queued))
                 for gathering_id in mine - held.keys():
-                    self._stop(gathering_id, LEASE_LOST, lost=True)
+                    self._stop(gathering_id, LEASE_LOST, left_because=LEASE_LOST)
                 for gathering_id in (g for g, asked in held.items() if asked):
                     self._stop(gathering_id, CANCELLED)
                 if not self._stopping:
@@ -382,10 +383,13 @@ class Runner:
             if await queue.end_queued(self._store, found.id, reason) is not None:
                 log.warning("gathering %d: %s", found.id, reason)
 
-    def _stop(self, gathering_id: int, reason: str, *, lost: bool = False) -> None:
+    def _stop(self, gathering_id: int, reason: str, *, left_because: str = "") -> None:
         running = self._running.get(gathering_id)
-        if running is None or running.task.done() or running.cancelled_for is not None:
-            return  # ended or stopping meanwhile: the renewal raced it
-        running.lease_lost = lost
-        running.cancelled_for = Failure(FailureKind.CANCELLED, reason)
-        running.task.cancel()
+        if running is not None:
+            running.stop(reason, left_because=left_because)
+
+    def _hands_over(self) -> bool:
+        """Whether a stop leaves its running gatherings to the other replicas (or its own
+        next start): any replica may resume them with the service's credentials, and the
+        store is one several replicas share."""
+        return self._options.shared_queue and self._store.dialect == "postgresql"

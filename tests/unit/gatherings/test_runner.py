@@ -18,11 +18,10 @@ from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.runner import (
-    STOPPED,
     Runner,
     RunnerOptions,
 )
-from must_gather_api.gatherings.running import CANCELLED
+from must_gather_api.gatherings.running import CANCELLED, STOPPED
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.parameters import GatheringOptions
 from support.executors import FakeExecutor
@@ -379,3 +378,56 @@ async def test_a_gathering_queued_on_a_replica_that_died_ends_saying_so(bench: B
     )
     assert (await bench.store.get(alive.id)).status is Status.NEW
     assert bench.executor.started == []
+
+
+async def test_a_stopping_replica_hands_its_gatherings_over_where_others_can_resume_them(
+    replicas: tuple[GatheringStore, GatheringStore], tmp_path: Path
+) -> None:
+    a, b = replicas
+    executor, finished = FakeExecutor(resumable=True), Finished()
+    layout = Layout(tmp_path / "data")
+
+    def runner(store: GatheringStore, name: str) -> Runner:
+        return Runner(
+            store=store,
+            executor=executor,
+            layout=layout,
+            options=RunnerOptions(
+                flush_interval=timedelta(seconds=0.01),
+                lease=Lease(name, timedelta(minutes=1)),
+                poll_interval=timedelta(seconds=0.05),
+            ),
+            on_finished=finished,
+        )
+
+    stopping = runner(a, "replica-a")
+    await stopping.start()
+    gathering = await a.create(GatheringOptions.of(image="fake/block", timeout="10m"))
+    stopping.submit(gathering)
+    await executor.wait_started(gathering.id)
+    await stopping.stop(grace=timedelta(0))
+    assert executor.cancelled == [gathering.id]
+    left = await a.get(gathering.id)
+    if a.dialect == "sqlite":
+        # One replica, which may not come back: the gathering ends, and is removed.
+        assert (left.status, left.error_reason) == (Status.ERROR, STOPPED)
+        assert not executor.jobs[gathering.id].handover.is_set()
+        return
+    # PostgreSQL: not recorded, its lease ended at once, its cluster objects kept.
+    assert (left.status, left.error_reason, left.claimed_by) == (
+        Status.INPROGRESS,
+        "",
+        "replica-a",
+    )
+    assert left.lease_until is not None and left.lease_until <= now()
+    assert executor.jobs[gathering.id].handover.is_set()
+    assert gathering.id not in finished.records
+    # Another replica resumes it at its next lease round, without waiting out the lease.
+    other = runner(b, "replica-b")
+    await other.start()
+    try:
+        ended = await finished.wait(gathering.id)
+    finally:
+        await other.stop(grace=timedelta(0))
+    assert executor.recovered == [gathering.id]
+    assert (ended.status, ended.claimed_by) == (Status.COMPLETED, "replica-b")

@@ -359,7 +359,11 @@ class KubernetesExecutor:
 
     async def _remove(self, run: _Run, place: namespaces.Place) -> None:
         """Deletes the temporary namespace (its binding goes with it), shielded from a
-        cancel; what could not be deleted goes to ``run.left``."""
+        cancel; what could not be deleted goes to ``run.left``. Handed over, it stays for
+        the next holder (still written in the ledger: that holder removes it)."""
+        if run.job.handover.is_set():
+            run.console.out(f"leaving namespace/{place.name} to the next holder of the gathering")
+            return
 
         async def delete() -> tuple[Failure, ...]:
             async with self._service_calls(run.job, run.console) as service:
@@ -429,4 +433,5 @@ class KubernetesExecutor:
             ),
             poll_interval=self._timings.poll_interval,
             delete_pods=delete_pods,
+            handover=job.handover,
         )

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from must_gather_api.executors.base import HandOver
 from must_gather_api.executors.kubernetes import copying, extracting, local_layout, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
@@ -64,6 +65,7 @@ class PodProcessor:
         copying: CopyPlan,
         poll_interval: float,
         delete_pods: bool,
+        handover: HandOver | None = None,
     ) -> None:
         self.calls = calls
         self.namespace = namespace
@@ -72,6 +74,7 @@ class PodProcessor:
         self.copying = copying
         self.poll_interval = poll_interval
         self.delete_pods = delete_pods
+        self.handover = handover or HandOver()
 
     async def process(self, plan: PodPlan) -> None:
         """Raises GatherError when the pod did not gather and copy everything."""
@@ -90,7 +93,7 @@ class PodProcessor:
         try:
             await self.attach(name, plan)
         finally:
-            if self.delete_pods:
+            if self.delete_pods and not self.handover.is_set():
                 await self._delete_pod(name)
 
     async def resume(self, name: str, plan: PodPlan) -> None:
@@ -98,7 +101,7 @@ class PodProcessor:
         try:
             await self.attach(name, plan)
         finally:
-            if self.delete_pods:
+            if self.delete_pods and not self.handover.is_set():
                 await self._delete_pod(name)
 
     async def attach(self, name: str, plan: PodPlan) -> None:
