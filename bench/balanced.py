@@ -21,6 +21,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import serving
 from bench.download import NGINX, ensure_nginx
@@ -105,6 +107,22 @@ async def database() -> AsyncIterator[str]:
         await asyncio.to_thread(cluster.stop)
 
 
+async def server_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process when it runs on this machine (its
+    ``postmaster.pid``), so that its CPU can be counted; else None."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            directory = (await connection.execute(text("SHOW data_directory"))).scalar_one()
+    finally:
+        await engine.dispose()
+    try:
+        first = (Path(directory) / "postmaster.pid").read_text().split("\n", 1)[0]
+    except OSError:
+        return None  # another machine's, or not ours to read
+    return int(first) if first.strip().isdigit() else None
+
+
 @dataclass
 class Replicas:
     """``serve`` processes sharing ``state`` (so one DATA_DIR) and ``settings``, by name."""
@@ -142,9 +160,15 @@ async def replicas(state: Path, **settings: str) -> AsyncIterator[Replicas]:
         await group.stop()
 
 
+@dataclass(frozen=True)
+class Balancer:
+    url: str
+    pid: int
+
+
 @asynccontextmanager
-async def balancer(directory: Path, services: list[serving.Service]) -> AsyncIterator[str]:
-    """nginx balancing round robin over ``services``; yields its base URL."""
+async def balancer(directory: Path, services: list[serving.Service]) -> AsyncIterator[Balancer]:
+    """nginx balancing round robin over ``services``."""
     why_not = await ensure_nginx()
     if why_not is not None:
         raise Unavailable(why_not)
@@ -159,7 +183,7 @@ async def balancer(directory: Path, services: list[serving.Service]) -> AsyncIte
     url = f"http://127.0.0.1:{port}"
     try:
         await serving.wait_ready(url, process, within=30)
-        yield url
+        yield Balancer(url, process.pid)
     finally:
         if process.returncode is None:
             process.terminate()

@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import balanced, gathering, loads, records
+from bench import balanced, cpu, gathering, loads, records
 from bench.reporting import MIB, ratio, summary
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.records import Gathering, Status
@@ -35,6 +35,13 @@ LEASE_SECONDS = 6
 MAX_CONCURRENT = 6
 CONNECTIONS = 32
 PATHS = {"get_one": "/must-gather/{middle}", "list_limit_100": "/must-gather?limit=100"}
+BUSY = [
+    "machine_busy_cores",
+    "replicas_busy_cores",
+    "nginx_busy_cores",
+    "wrk_busy_cores",
+    "postgres_busy_cores",
+]
 ENDED = (Status.COMPLETED, Status.ERROR)
 RESUMED = "resuming ("
 NEVER_ENDS = {
@@ -72,29 +79,42 @@ def _held_by_another_than(holder: str) -> Callable[[Gathering], bool]:
 
 
 async def polling(
-    one: str, three: str, *, runs: int, seconds: float, middle: int
+    one: balanced.Balancer,
+    three: balanced.Balancer,
+    replicas: list[int],
+    postgres: list[int],
+    *,
+    runs: int,
+    seconds: float,
+    middle: int,
 ) -> dict[str, Any]:
+    """wrk through each balancer in turn; ``replicas``: the pids whose CPU is the
+    replicas' (all three run throughout, the balancer over one sends the others nothing)."""
     measured: dict[str, dict[str, list[dict[str, Any]]]] = {
         name: {"1": [], "3": []} for name in PATHS
     }
     for _ in range(runs):
         for name, path in PATHS.items():
-            for count, url in (("1", one), ("3", three)):
-                measured[name][count].append(
-                    await loads.wrk(
-                        url + path.format(middle=middle), connections=CONNECTIONS, seconds=seconds
+            for count, nginx in (("1", one), ("3", three)):
+                watched = {"replicas": replicas, "nginx": [nginx.pid], "postgres": postgres}
+                with cpu.usage(watched) as used:
+                    answered = await loads.wrk(
+                        nginx.url + path.format(middle=middle),
+                        connections=CONNECTIONS,
+                        seconds=seconds,
                     )
-                )
+                measured[name][count].append(answered | used.as_dict(children="wrk"))
     result: dict[str, Any] = {}
     for name, by_count in measured.items():
         picked = {
             f"replicas_{count}": {
-                "rps": summary([r["rps"] for r in runs_], digits=1),
-                "p99_ms": summary([r.get("p99_ms", 0.0) for r in runs_], digits=2),
-                "requests": sum(r["requests"] for r in runs_),
-                "errors": sum(r["errors"] for r in runs_),
+                "rps": summary([r["rps"] for r in done], digits=1),
+                "p99_ms": summary([r.get("p99_ms", 0.0) for r in done], digits=2),
+                **{key: summary([r[key] for r in done], digits=2) for key in BUSY},
+                "requests": sum(r["requests"] for r in done),
+                "errors": sum(r["errors"] for r in done),
             }
-            for count, runs_ in by_count.items()
+            for count, done in by_count.items()
         }
         result[name] = {
             "path": PATHS[name].format(middle=middle),
@@ -217,13 +237,44 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     result["goal"] = "polling rps with 3 replicas >= 2.5 x with 1; failover <= 2 x LEASE_DURATION"
     result["goals"] = checks
     result["met"] = all(checks.values())
-    result["notes"] = (
-        f"{os.cpu_count()} cores shared by the replicas, nginx, wrk, kubesim's pods and "
-        "PostgreSQL (and by other work: see the load averages): three replicas cannot use "
-        "more cores than one does here, so the polling and gatherings ratios measure this "
-        "machine's contention, not what three pods on three nodes would serve"
-    )
+    result["notes"] = _notes(result)
     return result
+
+
+def _notes(result: dict[str, Any]) -> str:
+    def polled(count: int) -> str:
+        busy = {
+            k: v["median"]
+            for k, v in result["polling"]["get_one"][f"replicas_{count}"].items()
+            if k in BUSY
+        }
+        rest = busy["machine_busy_cores"] - sum(
+            v for k, v in busy.items() if k != "machine_busy_cores"
+        )
+        return (
+            f"{busy['machine_busy_cores']} cores busy: replicas {busy['replicas_busy_cores']}, "
+            f"nginx {busy['nginx_busy_cores']}, wrk {busy['wrk_busy_cores']}, "
+            f"PostgreSQL {busy['postgres_busy_cores']}, the rest (other work) {rest:.2f}"
+        )
+
+    def gathered(count: int) -> str:
+        measured = result["gatherings"][f"replicas_{count}"]
+        return (
+            f"{measured['machine_busy_cores']} cores busy: replicas "
+            f"{measured['replicas_busy_cores']}, "
+            f"kubesim and its pods {measured['kubesim_busy_cores']}, "
+            f"PostgreSQL {measured['postgres_busy_cores']}"
+        )
+
+    return (
+        f"{os.cpu_count()} cores shared by the replicas, nginx, wrk, PostgreSQL, kubesim and "
+        "its pods (and by other work on the machine: see the load averages). "
+        f"Polling GET one record through one replica: {polled(1)}; through three: "
+        f"{polled(3)}. Gatherings with one replica: {gathered(1)}; with three: "
+        f"{gathered(3)}. Three replicas cannot use more cores than the machine has, so the "
+        "ratios measure this machine's contention, not what three pods on three nodes "
+        "would serve."
+    )
 
 
 async def _measure(
@@ -257,20 +308,39 @@ async def _measure(
         ) as group,
         aiohttp.ClientSession(timeout=timeout) as session,
     ):
+        assert cluster.process is not None
+        simulator = cluster.process.pid
+        server = await balanced.server_pid(url)
+        postgres = [] if server is None else [server]
         store = await GatheringStore.open(url)
         try:
             first = await group.start("replica-1")
             async with balanced.balancer(work / "nginx-1", [first]) as one:
-                per_minute_1 = await batch(
-                    session, store, one, count=batch_size, size=gathering_bytes
-                )
+                with cpu.usage(
+                    {"replicas": [first.process.pid], "kubesim": [simulator], "postgres": postgres}
+                ) as used:
+                    per_minute_1 = await batch(
+                        session, store, one.url, count=batch_size, size=gathering_bytes
+                    )
+                per_minute_1 |= used.as_dict()
                 others = [await group.start(f"replica-{n}") for n in (2, 3)]
                 async with balanced.balancer(work / "nginx-3", [first, *others]) as three:
-                    per_minute_3 = await batch(
-                        session, store, three, count=batch_size, size=gathering_bytes
-                    )
+                    pids = [s.process.pid for s in (first, *others)]
+                    with cpu.usage(
+                        {"replicas": pids, "kubesim": [simulator], "postgres": postgres}
+                    ) as used:
+                        per_minute_3 = await batch(
+                            session, store, three.url, count=batch_size, size=gathering_bytes
+                        )
+                    per_minute_3 |= used.as_dict()
                     result["polling"] = await polling(
-                        one, three, runs=runs, seconds=seconds, middle=middle
+                        one,
+                        three,
+                        pids,
+                        postgres,
+                        runs=runs,
+                        seconds=seconds,
+                        middle=middle,
                     )
             result["gatherings"] = {
                 "replicas_1": per_minute_1,
