@@ -254,7 +254,7 @@ def _notes(result: dict[str, Any]) -> str:
         return (
             f"{busy['machine_busy_cores']} cores busy: replicas {busy['replicas_busy_cores']}, "
             f"nginx {busy['nginx_busy_cores']}, wrk {busy['wrk_busy_cores']}, "
-            f"PostgreSQL {busy['postgres_busy_cores']}, the rest (other work) {rest:.2f}"
+            f"PostgreSQL {busy['postgres_busy_cores']}, other processes {rest:.2f}"
         )
 
     def gathered(count: int) -> str:
@@ -266,9 +266,11 @@ def _notes(result: dict[str, Any]) -> str:
             f"PostgreSQL {measured['postgres_busy_cores']}"
         )
 
+    before, after = result["before"]["load_average"][0], result["after"]["load_average"][0]
     return (
         f"{os.cpu_count()} cores shared by the replicas, nginx, wrk, PostgreSQL, kubesim and "
-        "its pods (and by other work on the machine: see the load averages). "
+        f"its pods, and by whatever else ran on the machine (1-minute load average {before} "
+        f"at the start, {after} at the end). "
         f"Polling GET one record through one replica: {polled(1)}; through three: "
         f"{polled(3)}. Gatherings with one replica: {gathered(1)}; with three: "
         f"{gathered(3)}. Three replicas cannot use more cores than the machine has, so the "
