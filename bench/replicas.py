@@ -138,9 +138,9 @@ async def batch(
     }
     ids = [await _post(session, url, body) for _ in range(count)]
     ended = [await _until(store, i, lambda r: r.status in ENDED, within=900) for i in ids]
-    failed = [r.id for r in ended if r.status != Status.COMPLETED]
+    failed = {r.id: (r.claimed_by, r.error_reason) for r in ended if r.status != Status.COMPLETED}
     if failed:
-        raise RuntimeError(f"gatherings {failed} did not complete")
+        raise RuntimeError(f"gatherings did not complete (replica, reason): {failed}")
     first = min(r.created_at for r in ended)
     last = max(r.finished_at or r.created_at for r in ended)
     seconds = (last - first).total_seconds()
