@@ -1,7 +1,8 @@
 """3. Polling: ``GET /must-gather/{id}`` and ``GET /must-gather`` over 10,000 records, each
 with 256 KiB of output, under concurrent load (wrk), authenticated (TokenReview and
 SubjectAccessReview against kubesim, decision cache on) against the same service with
-AUTH=none, alternating runs; and the list with 1 KiB against 256 KiB outputs.
+AUTH=none, alternating runs; and the list with 256 KiB outputs against the same list with
+empty ones (the tails it reads are the difference).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from kubesim.auth import ADMIN_TOKEN
 
 RECORDS = 10_000
 LARGE_OUTPUT = 256 * 1024
-SMALL_OUTPUT = 1024
+SMALL_OUTPUT = 0
 # name, path, connections, which two services
 PAIRS = [
     ("get_one", "/must-gather/5000", 16, ("auth", "none")),
     ("list_limit_100", "/must-gather?limit=100", 16, ("auth", "none")),
     # A full list is ~16 MB of JSON: two at a time, or wrk's run ends before any answer.
     ("list_all", "/must-gather", 2, ("auth", "none")),
-    ("list_all_output_256KiB_vs_1KiB", "/must-gather", 2, ("none", "none_1KiB")),
-    ("list_limit_100_output_256KiB_vs_1KiB", "/must-gather?limit=100", 16, ("none", "none_1KiB")),
+    ("list_all_output_256KiB_vs_empty", "/must-gather", 2, ("none", "none_empty")),
+    (
+        "list_limit_100_output_256KiB_vs_empty",
+        "/must-gather?limit=100",
+        16,
+        ("none", "none_empty"),
+    ),
 ]
 
 
@@ -43,7 +49,7 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     if why_not is not None:
         return {"skipped": why_not, "met": False}
     runs, seconds = (1, 6.0) if quick else (3, 8.0)
-    large, small = work / "polling-256KiB", work / "polling-1KiB"
+    large, small = work / "polling-256KiB", work / "polling-empty"
     await records.many(large, RECORDS, output_bytes=LARGE_OUTPUT)
     await records.many(small, RECORDS, output_bytes=SMALL_OUTPUT)
     # The authenticated service gets its own copy of the database, so the two never share
@@ -66,7 +72,7 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
             serving.running(large) as none,
             serving.running(small) as none_small,
         ):
-            services = {"auth": auth, "none": none, "none_1KiB": none_small}
+            services = {"auth": auth, "none": none, "none_empty": none_small}
             for name, path, connections, (first, second) in PAIRS:
                 measured: dict[str, list[dict[str, Any]]] = {first: [], second: []}
                 for _ in range(runs):
@@ -93,9 +99,11 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     auth_ok = all(
         (pairs[n]["rps_ratio"] or 0) >= 0.9 for n in ("get_one", "list_limit_100", "list_all")
     )
-    flat = (pairs["list_all_output_256KiB_vs_1KiB"]["p50_ratio"] or 99) <= 1.2
+    flat = (pairs["list_all_output_256KiB_vs_empty"]["p50_ratio"] or 99) <= 1.2
     errors = sum(p[k]["errors"] for p in pairs.values() for k in p if isinstance(p[k], dict))
-    result["goal"] = "authenticated rps >= 0.9 of AUTH=none; list p50 256 KiB vs 1 KiB <= 1.2"
+    result["goal"] = (
+        "authenticated rps >= 0.9 of AUTH=none; list p50 256 KiB vs empty outputs <= 1.2"
+    )
     result["met"] = bool(auth_ok and flat and errors == 0)
     return result
 
@@ -105,12 +113,12 @@ def row(result: dict[str, Any]) -> list[str]:
         return ["polling", "skipped", result["skipped"], "", "", "no"]
     pairs = result["pairs"]
     one, listed = pairs["get_one"], pairs["list_all"]
-    flat = pairs["list_all_output_256KiB_vs_1KiB"]
+    flat = pairs["list_all_output_256KiB_vs_empty"]
     return [
         "polling (auth vs none)",
         f"get {one['auth']['rps']['median']} rps, list {listed['auth']['rps']['median']} rps",
         f"get {one['none']['rps']['median']} rps, list {listed['none']['rps']['median']} rps",
         f"{one['rps_ratio']} / {listed['rps_ratio']}",
-        f"list p50 256K/1K x{flat['p50_ratio']}",
+        f"list p50 256K/empty x{flat['p50_ratio']}",
         "yes" if result["met"] else "no",
     ]

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("./data"), description="Directory for per-gathering work files, logs and archives."
     )
+    accel_redirect_prefix: str = Field(
+        "",
+        description=(
+            "Internal location of a reverse proxy (nginx) that serves DATA_DIR, e.g. "
+            "`/_data/`: archive downloads then answer with X-Accel-Redirect and the proxy "
+            "sends the file with sendfile (docs/deploying.md). Empty: the service sends it."
+        ),
+    )
 
     # -- gathering defaults (the old service's names) ------------------------------
     must_gather_image: str = Field(
@@ -343,6 +351,15 @@ class Settings(BaseSettings):
         # value must not become Path(".") and switch TLS on.
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("accel_redirect_prefix")
+    @classmethod
+    def _internal_location(cls, value: str) -> str:
+        if value and not (value.startswith("/") and value.endswith("/")):
+            raise ValueError("must be an absolute location ending in '/', such as /_data/")
+        if any(c in value for c in "?#\\ \r\n"):
+            raise ValueError("must be a plain location path (no query, fragment or spaces)")
         return value
 
     @field_validator("queue_poll_interval")

@@ -46,14 +46,16 @@ def kustomize(directory: Path, tmp_home: Path) -> list[dict[str, Any]]:
 
 
 def render_variant(tree: Path, variant: str, home: Path) -> list[dict[str, Any]]:
-    """``openshift``, ``openshift+components`` or ``openshift:cores`` (the node side)
-    rendered from ``tree``, a copy of deploy/."""
+    """``openshift``, ``openshift+components`` (all of COMPONENTS), ``openshift+a,b`` (the
+    components named) or ``openshift:cores`` (the node side) rendered from ``tree``, a copy
+    of deploy/."""
     if variant.endswith(":cores"):
         return kustomize(tree / NODE_SIDES[variant.removesuffix(":cores")], home)
     overlay, _, extra = variant.partition("+")
     directory = tree / "overlays" / overlay
     if extra:
-        directory = tree / "variants" / overlay
+        names = COMPONENTS if extra == "components" else tuple(extra.split(","))
+        directory = tree / "variants" / f"{overlay}+{extra}"
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "kustomization.yaml").write_text(
             yaml.safe_dump(
@@ -61,7 +63,7 @@ def render_variant(tree: Path, variant: str, home: Path) -> list[dict[str, Any]]
                     "apiVersion": "kustomize.config.k8s.io/v1beta1",
                     "kind": "Kustomization",
                     "resources": [f"../../overlays/{overlay}"],
-                    "components": [f"../../components/{name}" for name in COMPONENTS],
+                    "components": [f"../../components/{name}" for name in names],
                 }
             )
         )

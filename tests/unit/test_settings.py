@@ -82,6 +82,9 @@ def test_the_operator_deployment_environment() -> None:
         ({"MAX_ARCHIVE_BYTES": "5GB"}, "MAX_ARCHIVE_BYTES"),
         ({"AUTH": "maybe"}, "AUTH"),
         ({"LIST_SCOPE": "some"}, "LIST_SCOPE"),
+        ({"ACCEL_REDIRECT_PREFIX": "_data"}, "ACCEL_REDIRECT_PREFIX"),
+        ({"ACCEL_REDIRECT_PREFIX": "/_data"}, "ACCEL_REDIRECT_PREFIX"),
+        ({"ACCEL_REDIRECT_PREFIX": "/_data/?x=/"}, "ACCEL_REDIRECT_PREFIX"),
     ],
 )
 def test_a_bad_value_names_its_variable(environment: dict[str, str], variable: str) -> None:

@@ -93,7 +93,13 @@ async def create(request: Request, caller: CallerDep, services: ServicesDep) -> 
     )
     await quotas.check_new_gathering(caller, settings=services.settings, store=services.store)
     options = asked.to_options(defaults)
-    gathering = await services.store.create(options, requested_by=caller.user)
+    held = services.runner.queue_lease
+    gathering = await services.store.create(
+        options,
+        requested_by=caller.user,
+        held_by=held.holder if held else None,
+        held_until=held.until() if held else None,
+    )
     services.metrics.created.inc()
     credentials = Credentials(token=caller.token, user=caller.user) if caller.token else None
     services.runner.submit(gathering, credentials=credentials)
@@ -152,7 +158,12 @@ async def download(
     """The archive, once the gathering has ended and an archive exists. Supports Range."""
     gathering = await _find(reference, caller, services)
     path = await archive_of(gathering, services)
-    response = archive_response(path, name=gathering.archive_name)
+    response = archive_response(
+        path,
+        name=gathering.archive_name,
+        data_dir=services.layout.data_dir,
+        accel_prefix=services.settings.accel_redirect_prefix,
+    )
     if request.method == "GET" and not request.headers.get("range"):
         services.metrics.bytes_served.inc(gathering.archive_size)
     return response

@@ -72,4 +72,9 @@ async def original(reference: str, caller: CallerDep, services: ServicesDep) -> 
     gathering, path = await _private_file(
         reference, caller, services, what="un-redacted archive", kept="original"
     )
-    return archive_response(path, name=gathering.archive_name)
+    return archive_response(
+        path,
+        name=gathering.archive_name,
+        data_dir=services.layout.data_dir,
+        accel_prefix=services.settings.accel_redirect_prefix,
+    )

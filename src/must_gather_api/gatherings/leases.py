@@ -42,15 +42,15 @@ class Lease:
         return now() + self.duration
 
 
-def _lapsed(stamp: datetime) -> ColumnElement[bool]:
+def lapsed(stamp: datetime) -> ColumnElement[bool]:
     # No lease at all: claimed before leases existed, by a process that is gone.
     return or_(GatheringRow.lease_until.is_(None), GatheringRow.lease_until < stamp)
 
 
 async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> dict[int, bool]:
-    """Extend this replica's leases on ``ids``: the ids it still holds (the others were
-    taken over, cancelled or finished meanwhile), each with whether a DELETE on any
-    replica asked for its cancellation."""
+    """Extend this replica's leases on ``ids`` (running here, or received here and queued):
+    the ids it still holds (the others were taken over, cancelled or finished meanwhile),
+    each with whether a DELETE on any replica asked for its cancellation."""
     if not ids:
         return {}
     async with store.session("renew the leases") as session:
@@ -58,7 +58,7 @@ async def renew(store: GatheringStore, lease: Lease, ids: Collection[int]) -> di
             update(GatheringRow)
             .where(
                 GatheringRow.id.in_(list(ids)),
-                GatheringRow.status == Status.INPROGRESS.value,
+                GatheringRow.status.in_([Status.NEW.value, Status.INPROGRESS.value]),
                 GatheringRow.claimed_by == lease.holder,
             )
             .values(lease_until=lease.until())
@@ -107,7 +107,7 @@ async def orphaned(store: GatheringStore, lease: Lease, *, every: bool = False) 
         GatheringRow.status == Status.INPROGRESS.value
     )
     if not every:
-        query = query.where(or_(_lapsed(now()), GatheringRow.claimed_by == lease.holder))
+        query = query.where(or_(lapsed(now()), GatheringRow.claimed_by == lease.holder))
     async with store.session("look for lapsed leases") as session:
         return [record_of(row) for row in await session.execute(query.order_by(GatheringRow.id))]
 
@@ -124,7 +124,7 @@ async def take_over(
     if not every:
         previous = gathering.claimed_by or None
         holder = GatheringRow.claimed_by.is_not_distinct_from(previous)
-        query = query.where(holder, or_(_lapsed(stamp), GatheringRow.claimed_by == lease.holder))
+        query = query.where(holder, or_(lapsed(stamp), GatheringRow.claimed_by == lease.holder))
     async with store.session("take the gathering over") as session:
         result = await session.execute(
             query.values(

@@ -6,15 +6,19 @@ PostgreSQL, first takes a transaction-level advisory lock: claims are serialized
 replicas, so the count each one sees includes every claim before it, and the limit and the
 FIFO order hold across them. On SQLite (one replica) a write takes the database's lock
 first, to the same effect.
+
+With caller credentials only the replica that received a gathering holds its caller's
+token, so the record is held by that replica while it waits, under a lease it renews; once
+the lease lapses (the replica died) any replica ends it, saying so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 
-from must_gather_api.gatherings.leases import Lease
+from must_gather_api.gatherings.leases import Lease, lapsed
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, claim_update, now, record_of
 from must_gather_api.gatherings.tables import GatheringRow
@@ -103,3 +107,26 @@ async def still_queued(store: GatheringStore, ids: Collection[int]) -> set[int]:
             )
         )
         return set(found)
+
+
+async def abandoned(
+    store: GatheringStore, lease: Lease, *, keep: Collection[int]
+) -> list[Gathering]:
+    """Queued gatherings held by a replica that is gone: its lease lapsed, or it is this
+    replica's name from before a restart (``keep``: those this process did receive)."""
+    query = select(*GatheringRow.__table__.columns).where(
+        GatheringRow.status == Status.NEW.value,
+        GatheringRow.claimed_by.is_not(None),
+        or_(lapsed(now()), GatheringRow.claimed_by == lease.holder),
+    )
+    if keep:
+        query = query.where(GatheringRow.id.not_in(list(keep)))
+    async with store.session("look for abandoned gatherings") as session:
+        return [record_of(row) for row in await session.execute(query.order_by(GatheringRow.id))]
+
+
+def abandoned_reason(gathering: Gathering) -> str:
+    return (
+        f"replica {gathering.claimed_by} received it and stopped before it started; the "
+        "caller's token went with it: submit it again"
+    )

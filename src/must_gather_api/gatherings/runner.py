@@ -36,13 +36,13 @@ from must_gather_api.gatherings.ledger import StoredLedger
 from must_gather_api.gatherings.masking import masker
 from must_gather_api.gatherings.outputs import OutputLog
 from must_gather_api.gatherings.records import Gathering, Status
+from must_gather_api.gatherings.running import CANCELLED, Running, outcome_of
 from must_gather_api.gatherings.store import GatheringStore, now
-from must_gather_api.reasons import UNEXPECTED, public_reason
+from must_gather_api.reasons import public_reason
 from must_gather_api.redaction import RedactionConfig
 
 log = logging.getLogger(__name__)
 
-CANCELLED = "cancelled"
 STOPPED = "cancelled: the service stopped before the gathering ended"
 LEASE_LOST = "this replica lost its lease (another replica took the gathering over)"
 
@@ -60,17 +60,6 @@ class RunnerOptions:
     # Whether any replica may run any queued gathering (service credentials).
     shared_queue: bool = True
     poll_interval: timedelta = timedelta(seconds=2)
-
-
-@dataclass
-class _Running:
-    task: asyncio.Task[Outcome | None]
-    output: OutputLog
-    cancelled_for: Failure | None = None
-    started: float = field(default_factory=time.monotonic)
-    recorded: asyncio.Event = field(default_factory=asyncio.Event)
-    # Another replica holds it now: stop, and leave the record to that replica.
-    lease_lost: bool = False
 
 
 class Runner:
@@ -95,7 +84,7 @@ class Runner:
         # What was submitted here, with its caller's credentials; the store keeps the order.
         self._queued: dict[int, Credentials | None] = {}
         self._wake = asyncio.Event()
-        self._running: dict[int, _Running] = {}
+        self._running: dict[int, Running] = {}
         self._runs: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._recoveries: set[asyncio.Task[None]] = set()
@@ -144,6 +133,12 @@ class Runner:
             raise ServiceStopping("the service is stopping; try again in a moment")
         self._queued[gathering.id] = credentials
         self._wake.set()
+
+    @property
+    def queue_lease(self) -> Lease | None:
+        """The lease a gathering received here is held under while it waits, when only this
+        replica can start it (it alone holds the caller's token)."""
+        return None if self._options.shared_queue else self._options.lease
 
     @property
     def queue_depth(self) -> int:
@@ -298,10 +293,10 @@ class Runner:
             task: asyncio.Task[Outcome | None] = asyncio.create_task(
                 wrapped, name=f"gathering-{gathering.id}"
             )
-            running = _Running(task=task, output=output)
+            running = Running(task=task, output=output)
             self._running[gathering.id] = running
             try:
-                outcome = await self._outcome(task, running, limit, interruption)
+                outcome = await outcome_of(task, running, limit, interruption)
                 if running.lease_lost:
                     log.error("gathering %d: %s; not recorded here", gathering.id, LEASE_LOST)
                     return
@@ -324,31 +319,6 @@ class Runner:
                 running.recorded.set()
                 if not self._running and not self._runs:
                     self._idle.set()
-
-    async def _outcome(
-        self,
-        task: asyncio.Task[Outcome | None],
-        running: _Running,
-        limit: timedelta,
-        interruption: str,
-    ) -> Outcome:
-        done, _ = await asyncio.wait([task], timeout=limit.total_seconds())
-        if not done:
-            running.cancelled_for = Failure(
-                FailureKind.TIMEOUT, f"timed out after {limit} (its timeout plus the copy margin)"
-            )
-            task.cancel()
-            await asyncio.wait([task])
-        if task.cancelled():
-            failure = running.cancelled_for or Failure(FailureKind.CANCELLED, CANCELLED)
-            return Outcome(failures=(failure,))
-        if (error := task.exception()) is not None:
-            log.error("the executor failed", exc_info=error)
-            return Outcome.failed(FailureKind.INTERNAL, UNEXPECTED)
-        outcome = task.result()
-        if outcome is None:
-            return Outcome.failed(FailureKind.INTERRUPTED, interruption)
-        return outcome
 
     async def _recover(self) -> None:
         # SQLite serves one replica: whatever it finds running or queued, it had before a
@@ -389,13 +359,14 @@ class Runner:
             await asyncio.sleep(every)
             try:
                 mine = set(self._running)
-                held = await leases.renew(self._store, lease, mine)
+                held = await leases.renew(self._store, lease, mine | set(self._queued))
                 for gathering_id in mine - held.keys():
                     self._stop(gathering_id, LEASE_LOST, lost=True)
                 for gathering_id in (g for g, asked in held.items() if asked):
                     self._stop(gathering_id, CANCELLED)
                 if not self._stopping:
                     await self._adopt_orphans()
+                    await self._end_abandoned()
                 # Drop what was received here but run or cancelled by another replica.
                 received = set(self._queued)
                 for gathering_id in received - await queue.still_queued(self._store, received):
@@ -403,6 +374,13 @@ class Runner:
             except Exception:
                 # The store may be back by the next round; a lease lapses only after three.
                 log.exception("could not renew or check the gatherings' leases")
+
+    async def _end_abandoned(self) -> None:
+        keep = set(self._queued)
+        for found in await queue.abandoned(self._store, self._options.lease, keep=keep):
+            reason = queue.abandoned_reason(found)
+            if await queue.end_queued(self._store, found.id, reason) is not None:
+                log.warning("gathering %d: %s", found.id, reason)
 
     def _stop(self, gathering_id: int, reason: str, *, lost: bool = False) -> None:
         running = self._running.get(gathering_id)

@@ -154,7 +154,16 @@ class GatheringStore:
         async with self._guard("reach the database"), self._sessions() as session:
             await session.execute(select(1))
 
-    async def create(self, request: GatheringOptions, *, requested_by: str = "") -> Gathering:
+    async def create(
+        self,
+        request: GatheringOptions,
+        *,
+        requested_by: str = "",
+        held_by: str | None = None,
+        held_until: datetime | None = None,
+    ) -> Gathering:
+        """A queued gathering; ``held_by`` a replica until ``held_until`` when only that
+        replica may start it (queue.py)."""
         stamp = now()
         columns, options = stored_request(request)
         row = GatheringRow(
@@ -163,6 +172,8 @@ class GatheringStore:
             status=Status.NEW.value,
             options=options,
             requested_by=requested_by,
+            claimed_by=held_by,
+            lease_until=held_until,
             **columns,
         )
         async with self._guard("store the gathering"), self._sessions() as session:

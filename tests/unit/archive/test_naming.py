@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from must_gather_api.api.downloads import content_disposition
+from must_gather_api.api.downloads import ArchiveResponse, archive_response, content_disposition
 from must_gather_api.archive.naming import archive_name, safe_file_part
 
 _HEADER = re.compile(
@@ -103,3 +104,28 @@ def test_content_disposition_is_safe_for_any_name(name: str) -> None:
     ascii_name, exact = parse(header)
     assert '"' not in ascii_name and "\\" not in ascii_name
     assert exact == name
+
+
+def test_an_offloaded_archive_is_named_by_its_place_under_the_data_dir() -> None:
+    data_dir = Path("/var/lib/mga")
+    response = archive_response(
+        data_dir / "gatherings" / "7" / "archive",
+        name="must-gather plán.tar.gz",
+        data_dir=data_dir,
+        accel_prefix="/_data/",
+    )
+    assert response.headers["x-accel-redirect"] == "/_data/gatherings/7/archive"
+    assert response.body == b""
+    assert response.media_type == "application/gzip"
+    assert response.headers["content-disposition"] == content_disposition("must-gather plán.tar.gz")
+
+
+def test_nothing_outside_the_data_dir_is_offloaded() -> None:
+    response = archive_response(
+        Path("/elsewhere/archive"),
+        name="a.tar.gz",
+        data_dir=Path("/var/lib/mga"),
+        accel_prefix="/_data/",
+    )
+    assert "x-accel-redirect" not in response.headers
+    assert isinstance(response, ArchiveResponse)

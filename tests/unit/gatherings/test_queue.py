@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from must_gather_api.gatherings import queue
+from must_gather_api.gatherings import leases, queue
 from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Status
 from must_gather_api.gatherings.store import GatheringStore
@@ -80,3 +80,24 @@ async def test_a_queued_cancel_and_a_claim_have_one_winner(
         else:
             assert final.status is Status.INPROGRESS
             await a.update(created.id, status=Status.COMPLETED)
+
+
+async def test_a_queued_gathering_is_abandoned_once_its_receivers_lease_lapses(
+    replicas: tuple[GatheringStore, GatheringStore],
+) -> None:
+    a, b = replicas
+    short = Lease("replica-a", timedelta(seconds=-1))  # every lease it gives has lapsed
+    held = await a.create(GatheringOptions.of(), held_by=A.holder, held_until=A.until())
+    shared = await a.create(GatheringOptions.of())  # service credentials: nobody holds it
+    assert (held.claimed_by, held.status) == ("replica-a", Status.NEW)
+    assert await queue.abandoned(b, B, keep=()) == []
+    # Renewed while queued; a renewal that lapses at once stands for a dead replica-a.
+    assert await leases.renew(a, short, [held.id]) == {held.id: False}
+    assert [g.id for g in await queue.abandoned(b, B, keep=())] == [held.id]
+    # replica-a restarted under its name: what its new process did not receive is lost too.
+    assert await leases.renew(a, A, [held.id]) == {held.id: False}
+    assert [g.id for g in await queue.abandoned(a, A, keep=())] == [held.id]
+    assert await queue.abandoned(a, A, keep=[held.id]) == []
+    ended = await queue.end_queued(b, held.id, queue.abandoned_reason(held))
+    assert ended is not None and ended.error_reason.startswith("replica replica-a received it")
+    assert (await b.get(shared.id)).status is Status.NEW

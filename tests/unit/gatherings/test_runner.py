@@ -18,11 +18,11 @@ from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.leases import Lease
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.runner import (
-    CANCELLED,
     STOPPED,
     Runner,
     RunnerOptions,
 )
+from must_gather_api.gatherings.running import CANCELLED
 from must_gather_api.gatherings.store import GatheringStore, now
 from must_gather_api.parameters import GatheringOptions
 from support.executors import FakeExecutor
@@ -345,3 +345,37 @@ async def test_a_delete_on_another_replica_cancels_the_gathering_where_it_runs(
     assert (cancelled.status, cancelled.error_reason) == (Status.ERROR, CANCELLED)
     assert bench.executor.cancelled == [gathering.id]
     assert bench.finished.outcomes[gathering.id].kind is FailureKind.CANCELLED
+
+
+async def test_a_gathering_queued_on_a_replica_that_died_ends_saying_so(bench: Bench) -> None:
+    other = bench.runner(
+        lease=Lease("replica-b", timedelta(minutes=1)),
+        shared_queue=False,
+        poll_interval=timedelta(seconds=0.05),
+    )
+    await other.start()
+    try:
+        # Received by replica-a with caller credentials: held by it while queued. One
+        # lease has lapsed (replica-a died), the other is renewed (replica-a lives).
+        lost = await bench.store.create(
+            GatheringOptions.of(image="fake/ok"), held_by="replica-a", held_until=now()
+        )
+        alive = await bench.store.create(
+            GatheringOptions.of(image="fake/ok"),
+            held_by="replica-a",
+            held_until=now() + timedelta(minutes=1),
+        )
+        for _ in range(500):
+            ended = await bench.store.get(lost.id)
+            if ended.status is not Status.NEW:
+                break
+            await asyncio.sleep(0.01)  # another replica's record: no event to wait on
+    finally:
+        await other.stop(grace=timedelta(0))
+    assert ended.status is Status.ERROR
+    assert ended.error_reason == (
+        "replica replica-a received it and stopped before it started; the caller's token "
+        "went with it: submit it again"
+    )
+    assert (await bench.store.get(alive.id)).status is Status.NEW
+    assert bench.executor.started == []
