@@ -3,7 +3,8 @@
 and nginx as a round-robin balancer in front of any of them.
 
 The PostgreSQL server and the kubesim process are the multi-replica tests' own
-(tests/support/postgres.py and processes.py), imported from the tests directory so that
+(tests/support/postgres.py and processes.py), and so is the way nginx is run
+(tests/support/nginx.py), imported from the tests directory so that
 the benchmark measures the topology the tests check.
 """
 
@@ -25,11 +26,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import serving
-from bench.download import NGINX, ensure_nginx
+from bench.download import ensure_nginx
 
 _TESTS = Path(__file__).resolve().parents[1] / "tests"
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
+
+from support.nginx import nginx  # noqa: E402
 
 # The throwaway server's pieces are private to the tests' fixture; the benchmark needs the
 # same server without pytest running, so it uses them as the fixture does.
@@ -43,10 +46,9 @@ from support.processes import KubesimProcess, kubesim_process  # noqa: E402
 
 __all__ = ["KubesimProcess", "kubesim_process"]
 
+# support.nginx runs it in the foreground (and as root where the bench runs as root).
 BALANCER_CONFIG = """
-daemon off;
 master_process off;
-user root;
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -168,26 +170,18 @@ class Balancer:
 
 @asynccontextmanager
 async def balancer(directory: Path, services: list[serving.Service]) -> AsyncIterator[Balancer]:
-    """nginx balancing round robin over ``services``."""
+    """nginx balancing round robin over ``services``, run as the multi-replica tests run it."""
     why_not = await ensure_nginx()
     if why_not is not None:
         raise Unavailable(why_not)
     await asyncio.to_thread((directory / "tmp").mkdir, parents=True)
     port = serving.free_port()
     servers = "\n".join(f"        server {s.url.removeprefix('http://')};" for s in services)
-    config = directory / "nginx.conf"
-    config.write_text(BALANCER_CONFIG.format(dir=directory, port=port, servers=servers))
-    process = await asyncio.create_subprocess_exec(
-        NGINX, "-c", str(config), "-e", str(directory / "error.log")
-    )
+    config = BALANCER_CONFIG.format(dir=directory, port=port, servers=servers)
     url = f"http://127.0.0.1:{port}"
-    try:
-        await serving.wait_ready(url, process, within=30)
-        yield Balancer(url, process.pid)
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
+    async with nginx(directory, config, ready_url=f"{url}/readyz"):
+        pid = int(await asyncio.to_thread((directory / "nginx.pid").read_text))
+        yield Balancer(url, pid)
 
 
 async def wait_for_text(path: Path, text: str, *, within: float) -> None:
