@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	MYPYPATH=src:tests $(BIN)/mypy --explicit-package-bases tests
-	MYPYPATH=src $(BIN)/mypy --explicit-package-bases bench
+	MYPYPATH=src:tests $(BIN)/mypy --explicit-package-bases bench
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

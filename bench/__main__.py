@@ -25,6 +25,7 @@ from bench import (
     member_read,
     polling,
     redaction,
+    replicas,
     responsiveness,
     start,
 )
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "redaction": redaction,
     "cores_list": cores_list,
     "cores_download": cores_download,
+    "replicas": replicas,
 }
 HEADER = ["benchmark", "must-gather-api", "peer", "ratio", "notes", "goal met"]
 

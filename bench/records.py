@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from must_gather_api.gatherings.layout import Layout
@@ -77,11 +77,13 @@ def _write_logs(layout: Layout, ids: range, text: bytes) -> None:
         layout.output_log(gathering_id).write_bytes(text)
 
 
-async def many(state: Path, count: int, *, output_bytes: int) -> None:
-    """``count`` completed gatherings (ids 1..count), each with ``output_bytes`` of output."""
+async def many(state: Path, count: int, *, output_bytes: int, database: str | None = None) -> None:
+    """``count`` completed gatherings (ids 1..count), each with ``output_bytes`` of output;
+    in ``state``'s SQLite file unless ``database`` (a SQLAlchemy URL) says where."""
     await asyncio.to_thread(shutil.rmtree, state, ignore_errors=True)
     await asyncio.to_thread(state.mkdir, parents=True)
-    store = await GatheringStore.open(database_url(state))
+    url = database or database_url(state)
+    store = await GatheringStore.open(url)
     await store.close()
     stamp = now()
     rows = [
@@ -103,10 +105,16 @@ async def many(state: Path, count: int, *, output_bytes: int) -> None:
         }
         for n in range(1, count + 1)
     ]
-    engine = create_async_engine(database_url(state))
+    engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
             await connection.execute(insert(GatheringRow), rows)
+            if connection.dialect.name == "postgresql":
+                # Explicit ids leave PostgreSQL's sequence at 1: the next POST would collide.
+                await connection.execute(
+                    text("SELECT setval(pg_get_serial_sequence('gatherings', 'id'), :last)"),
+                    {"last": count},
+                )
     finally:
         await engine.dispose()
     layout = Layout(state / "data")
