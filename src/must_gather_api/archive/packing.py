@@ -117,7 +117,7 @@ def pack(
     ``destination``, through ``transform`` (a redaction) when one is given: the index then
     describes the transformed archive."""
     return write_archive(
-        _entries(tree), destination, partial=partial, limit=limit, top=top, transform=transform
+        tree_entries(tree), destination, partial=partial, limit=limit, top=top, transform=transform
     )
 
 
@@ -175,7 +175,7 @@ def write_archive(
     )
 
 
-def _entries(tree: Path) -> Iterator[Entry]:
+def tree_entries(tree: Path) -> Iterator[Entry]:
     """Each entry as the walk finds it: none is kept, so a million files cost no memory."""
     root_info = tarfile.TarInfo("")
     root_info.type = tarfile.DIRTYPE
