@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from must_gather_api.archive import packing, unpacking
+from must_gather_api.archive.index_spool import SpooledIndex
 from must_gather_api.archive.members import Extracted, Rules
 from must_gather_api.archive.tarstream import Member, TarReader
 from must_gather_api.archive.transforming import Entry
@@ -65,13 +66,22 @@ def build(
     partial: Path,
     limit: int | None,
     max_entries: int | None,
+    index_path: Path | None = None,
 ) -> Built:
     """The archive of ``tree`` with each source unpacked under its folder, as ``packing.pack``
     would write it after extraction. ``limit`` bounds the gathered data (unpacking.TooLarge)
-    and the archive (packing.ArchiveTooLarge); ``max_entries`` each stream's entries."""
+    and the archive (packing.ArchiveTooLarge); ``max_entries`` each stream's entries. With
+    ``index_path``, the one pass writes the index there as it goes (``Packed.index`` is
+    then None); the fallback's index is in ``Packed.index``, as packing's always is."""
     try:
         packed, extracted = pack_streams(
-            tree, sources, destination, partial=partial, limit=limit, max_entries=max_entries
+            tree,
+            sources,
+            destination,
+            partial=partial,
+            limit=limit,
+            max_entries=max_entries,
+            index_path=index_path,
         )
         return Built(packed, extracted, one_pass=True)
     except Clash:
@@ -97,15 +107,22 @@ def pack_streams(
     partial: Path,
     limit: int | None,
     max_entries: int | None,
+    index_path: Path | None = None,
 ) -> tuple[packing.Packed, tuple[Extracted, ...]]:
     """The one pass; Clash (and nothing at ``destination`` or ``partial``) when a stream
-    replaces what it wrote."""
+    replaces what it wrote. The index is written to ``index_path`` as it goes, if given."""
     for source in sources:
         if not (tree / source.folder).is_dir():
             raise ValueError(f"no folder {source.folder!r} in the tree for a stream")
     results: list[Extracted] = []
     entries = _entries(tree, sources, limit=limit, max_entries=max_entries, results=results)
-    packed = packing.write_archive(entries, destination, partial=partial, limit=limit, top=TOP)
+    if index_path is None:
+        packed = packing.write_archive(entries, destination, partial=partial, limit=limit, top=TOP)
+        return packed, tuple(results)
+    with SpooledIndex(index_path) as spooled:
+        packed = packing.write_archive(
+            entries, destination, partial=partial, limit=limit, top=TOP, indexed=spooled
+        )
     return packed, tuple(results)
 
 

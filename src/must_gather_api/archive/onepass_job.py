@@ -67,3 +67,4 @@ def _remove(*paths: Path) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".partial").unlink(missing_ok=True)  # index.save's
+        path.with_name(path.name + ".members").unlink(missing_ok=True)  # index_spool's

@@ -21,10 +21,10 @@ import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
-from must_gather_api.archive.seekable import MemberWriter
+from must_gather_api.archive.seekable import Checkpoint, MemberWriter
 from must_gather_api.archive.transforming import (
     Entry,
     MemberTransform,
@@ -51,6 +51,12 @@ class Packed:
     entries: int
     # Derived from the archive (recorded while packing), not part of what identifies it.
     index: ArchiveIndex | None = field(default=None, compare=False)
+
+
+class Indexer(Protocol):
+    def add(self, info: tarfile.TarInfo) -> None: ...
+
+    def build(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex | None: ...
 
 
 class _CountingWriter:
@@ -129,10 +135,12 @@ def write_archive(
     limit: int | None,
     top: str,
     transform: MemberTransform | None = None,
+    indexed: Indexer | None = None,
 ) -> Packed:
-    """Write ``entries`` as a tar.gz of independent gzip members, with its index."""
+    """Write ``entries`` as a tar.gz of independent gzip members, with its index (kept in
+    memory, or written by ``indexed``: then ``Packed.index`` is what it returns)."""
     written = 0
-    indexed = IndexBuilder()
+    indexed = indexed or IndexBuilder()
     members = (
         plain(entries, top=top)
         if transform is None

@@ -77,8 +77,9 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
         partial=Path(request["partial"]),
         limit=request.get("limit"),
         max_entries=request.get("max_entries"),
+        index_path=Path(request["index"]),
     )
-    if built.packed.index is not None:
+    if built.packed.index is not None:  # the fallback's: packing keeps it in memory
         index.save(built.packed.index, Path(request["index"]))
     return {
         "size": built.packed.size,

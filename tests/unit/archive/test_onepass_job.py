@@ -57,7 +57,11 @@ async def test_the_worker_builds_the_archive_and_its_index(tmp_path: Path) -> No
     assert listing(paths["destination"]) == listing(reference)
     assert [e.as_json() for e in streamed.extracted] == [e.as_json() for e in found]
     assert streamed.packed.entries == packed.entries
-    assert not paths["partial"].exists()
+    assert sorted(p.name for p in work.iterdir()) == [
+        "archive.index.json",
+        "archive.tar.gz",
+        "tree",
+    ]
     saved = index.load(paths["index_path"])
     assert saved is not None and saved.matches(paths["destination"])
     scanned = index.scan(paths["destination"])
@@ -72,7 +76,7 @@ async def test_past_the_limit_it_is_too_large_and_leaves_nothing(tmp_path: Path)
         await onepass_job.build(
             tree, sources, **paths, limit=4096, max_entries=None, deadline=time.monotonic() + 30
         )
-    assert not any(path.exists() for path in paths.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scratch", "tree"]
 
 
 async def test_a_job_stopped_at_its_deadline_leaves_nothing_behind(
@@ -94,7 +98,7 @@ async def test_a_job_stopped_at_its_deadline_leaves_nothing_behind(
         )
     assert failed.value.kind == "deadline"
     assert not any(path.exists() for path in paths.values())
-    assert fifo.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.tar", "tree"]
 
 
 async def test_a_job_cancelled_mid_stream_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -142,4 +146,4 @@ async def test_a_job_cancelled_mid_stream_leaves_nothing_behind(tmp_path: Path) 
                 os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
         await asyncio.to_thread(writer.join, 10)
     assert not any(path.exists() for path in paths.values())
-    assert fifo.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.tar", "tree"]
