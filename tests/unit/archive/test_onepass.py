@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from must_gather_api.archive import onepass, packing, unpacking
+from must_gather_api.archive import index, onepass, packing, unpacking
 from must_gather_api.archive.tarstream import TarCorrupt, TooManyEntries
 from support.hostile import hostile_tar, unsafe_archive
 from support.streams import (
@@ -157,3 +157,27 @@ def test_too_many_entries_and_bad_tar_stop_it(tmp_path: Path) -> None:
             tree, bad, tmp_path / "a", partial=tmp_path / "p", limit=None, max_entries=None
         )
     assert not (tmp_path / "a").exists() and not (tmp_path / "p").exists()
+
+
+def test_the_index_written_as_it_goes_is_the_archive_s(tmp_path: Path) -> None:
+    base = service_tree(tmp_path / "base")
+    data = gnu_tar_of(ordinary_tree(tmp_path / "pod"))
+    sources = raw_copies(tmp_path / "scratch", {IMAGE: data, NODE_IMAGE: stream_of(HOSTILE)})
+    work = tmp_path / "new"
+    shutil.copytree(base, work / "tree")
+    archive, saved = work / "a.tar.gz", work / "a.index.json"
+    packed, _found = onepass.pack_streams(
+        work / "tree",
+        sources,
+        archive,
+        partial=work / "a.partial",
+        limit=None,
+        max_entries=None,
+        index_path=saved,
+    )
+    assert packed.index is None
+    written = index.load(saved)
+    assert written is not None and written.matches(archive)
+    scanned = index.scan(archive)
+    assert (written.members, written.checkpoints) == (scanned.members, scanned.checkpoints)
+    assert sorted(p.name for p in work.iterdir()) == ["a.index.json", "a.tar.gz", "tree"]
