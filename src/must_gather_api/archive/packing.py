@@ -21,7 +21,7 @@ import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from must_gather_api.archive.index import ArchiveIndex, IndexBuilder
 from must_gather_api.archive.seekable import Checkpoint, MemberWriter
@@ -150,9 +150,14 @@ def write_archive(
         with partial.open("wb") as raw:
             counted = _CountingWriter(raw, limit=limit)
             compressed = MemberWriter(counted, level=_COMPRESS_LEVEL)
-            with tarfile.open(  # type: ignore[call-overload]
-                fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT
-            ) as tar:
+            # Not the stream mode ("w|"): it keeps what it is given in one buffer and cuts
+            # 10 KiB off its front at a time, so each 1 MiB piece was copied about fifty
+            # times over (40% of packing's CPU). This mode hands each piece straight to the
+            # compressor; the bytes written are the same.
+            with tarfile.open(
+                fileobj=cast(IO[bytes], compressed), mode="w", format=tarfile.PAX_FORMAT
+            ) as opened:
+                tar: Any = opened  # copybufsize and members are not in its stubs
                 # tarfile copies in 16 KiB pieces by default; 1 MiB pieces let isal compress
                 # (without the GIL) long enough that the event loop is not starved.
                 tar.copybufsize = _CHUNK
