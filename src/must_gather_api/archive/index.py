@@ -86,7 +86,7 @@ class IndexBuilder:
         if path is None:
             return
         self._found.pop(path, None)  # a later member of that name is the one extraction keeps
-        member = _member(path, info, self._found)
+        member = member_of(path, info, self._found)
         if member is not None:
             self._found[path] = member
 
@@ -110,7 +110,8 @@ def from_infos(
     return builder.build(checkpoints, archive)
 
 
-def _member(path: str, info: tarfile.TarInfo, earlier: dict[str, Member]) -> Member | None:
+def member_of(path: str, info: tarfile.TarInfo, earlier: dict[str, Member]) -> Member | None:
+    """The index's entry for ``info`` (named ``path``); a hard link's target among ``earlier``."""
     mtime = int(info.mtime)
     if info.isreg():
         return Member(path, FILE, info.size, mtime, info.offset_data)

@@ -1,5 +1,6 @@
 """Unpacking a tar stream nothing vouches for, and checking an archive before it is served.
 
+Which members are kept is ``members.Rules``' decision, shared with the one-pass packer.
 Members with an absolute name or a ``..`` are skipped; symlinks are created as links and
 never followed: no member is written through a directory that is a link, and a link in
 the way of a file is replaced, not written through. Hardlinks, devices and FIFOs are
@@ -12,65 +13,27 @@ memory cap can stop.
 from __future__ import annotations
 
 import os
-import posixpath
 import shutil
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from must_gather_api.archive.tarstream import Member, TarError, TarReader
+from must_gather_api.archive.members import (
+    SHOWN,
+    Extracted,
+    Rules,
+    TooLarge,
+    clean_name,
+    leaves_tree,
+    show,
+)
+from must_gather_api.archive.tarstream import Member, TarReader
 
-SHOWN = 5
 _LINK_NAMES_KEPT = 100_000  # symlinks remembered to find members written through one
 _SUSPECT_PAX = ("GNU.sparse", "hdrcharset")
 
-
-class TooLarge(TarError):
-    """The members' data is larger than the limit."""
-
-
-@dataclass
-class Extracted:
-    files: int = 0
-    directories: int = 0
-    links: int = 0
-    bytes: int = 0
-    skipped: int = 0
-    shown: list[str] = field(default_factory=list)  # the first SHOWN skipped, with why
-
-    def skip(self, name: str, why: str) -> None:
-        self.skipped += 1
-        if len(self.shown) < SHOWN:
-            self.shown.append(show(name, why))
-
-    def summary(self) -> str:
-        text = (
-            f"{self.files} files, {self.directories} directories, {self.links} symlinks, "
-            f"{self.bytes} bytes"
-        )
-        if self.skipped:
-            more = f" and {self.skipped - len(self.shown)} more" if self.skipped > SHOWN else ""
-            text += f"; skipped {self.skipped} unsafe entries ({'; '.join(self.shown)}{more})"
-        return text
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def show(name: str, why: str) -> str:
-    printable = name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-    return f"{printable!r}: {why}"
-
-
-def clean_name(name: str) -> str | None:
-    """The member's relative path, or None when it is unsafe or the root itself."""
-    if name.startswith("/"):
-        return None
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return "/".join(parts)
+__all__ = ["Extracted", "TooLarge", "Verdict", "check", "extract"]
 
 
 def _through_link(root: Path, relative: str) -> bool:
@@ -105,14 +68,6 @@ def _clear(target: Path) -> None:
         target.unlink()
 
 
-def leaves_tree(relative: str, linkname: str) -> bool:
-    """Whether the symlink ``relative`` -> ``linkname`` points outside the tree."""
-    if linkname.startswith("/"):
-        return True
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(relative), linkname))
-    return resolved == ".." or resolved.startswith("../")
-
-
 def extract(
     source: BinaryIO,
     root: Path,
@@ -125,17 +80,12 @@ def extract(
     """Unpacks the tar stream ``source`` under ``root``; TooLarge past ``limit`` bytes
     (counting ``used``), TooManyEntries past ``max_entries``, TarError when it is not tar.
     ``strict`` also drops symlinks that point out of the tree."""
-    result = Extracted()
+    rules = Rules(limit=limit, used=used, strict=strict)
     root.mkdir(parents=True, exist_ok=True)
     reader = TarReader(source, max_entries=max_entries)
     for member in reader:
-        relative = clean_name(member.name)
+        relative = rules.place(member, blocked=lambda name: _through_link(root, name))
         if relative is None:
-            if member.name not in (".", "./", ""):
-                result.skip(member.name, "absolute or outside the tree")
-            continue
-        if _through_link(root, relative):
-            result.skip(member.name, "inside a symlink or a file")
             continue
         target = root / relative
         if member.kind == "directory":
@@ -143,28 +93,16 @@ def extract(
                 _clear(target)
             _make_parents(root, relative)
             target.mkdir(mode=0o755, exist_ok=True)
-            result.directories += 1
         elif member.kind == "file":
-            if limit is not None and used + result.bytes + member.size > limit:
-                raise TooLarge(
-                    f"the gathered data is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
-                )
             _make_parents(root, relative)
             _clear(target)
             _write(reader, member, target)
-            result.files += 1
-            result.bytes += member.size
-        elif member.kind == "symlink":
-            if strict and leaves_tree(relative, member.linkname):
-                result.skip(member.name, "a symlink out of the tree")
-                continue
+        else:
             _make_parents(root, relative)
             _clear(target)
             os.symlink(member.linkname, target)
-            result.links += 1
-        else:
-            result.skip(member.name, f"a {member.kind}")
-    return result
+        rules.result.kept(member)
+    return rules.result
 
 
 def _write(reader: TarReader, member: Member, target: Path) -> None:

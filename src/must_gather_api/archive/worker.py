@@ -2,8 +2,8 @@
 
 It reads one JSON request on stdin, confines itself (an address-space cap, a CPU-time
 cap, a lower CPU priority, death with its parent), does the one blocking job asked of it
-on an untrusted archive, and writes one JSON reply on stdout. Imports stay light: only
-the standard library, the tar reader and isal.
+on an untrusted archive, and writes one JSON reply on stdout. Imports stay light: the
+standard library, the tar reader, isal and the packer.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from must_gather_api.archive import unpacking
+from must_gather_api.archive.packing import ArchiveTooLarge
 from must_gather_api.archive.tarstream import TarError, TooManyEntries
 from must_gather_api.lifetimes import die_with_parent
 
@@ -46,6 +47,8 @@ def _open(request: dict[str, Any]) -> BinaryIO:
 def _run(request: dict[str, Any]) -> dict[str, Any]:
     max_entries = request.get("max_entries")
     operation = request["operation"]
+    if operation == "one-pass":
+        return _one_pass(request)
     with _open(request) as source:
         if operation == "check":
             try:
@@ -64,10 +67,33 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown operation {operation!r}")
 
 
+def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
+    from must_gather_api.archive import index, onepass
+
+    built = onepass.build(
+        Path(request["tree"]),
+        [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]],
+        Path(request["destination"]),
+        partial=Path(request["partial"]),
+        limit=request.get("limit"),
+        max_entries=request.get("max_entries"),
+        index_path=Path(request["index"]),
+    )
+    if built.packed.index is not None:  # the fallback's: packing keeps it in memory
+        index.save(built.packed.index, Path(request["index"]))
+    return {
+        "size": built.packed.size,
+        "sha256": built.packed.sha256,
+        "entries": built.packed.entries,
+        "extracted": [found.as_json() for found in built.extracted],
+        "one_pass": built.one_pass,
+    }
+
+
 def _reply(request: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, "result": _run(request)}
-    except unpacking.TooLarge as e:
+    except (unpacking.TooLarge, ArchiveTooLarge) as e:
         return {"ok": False, "kind": "too-large", "message": str(e)}
     except TooManyEntries as e:
         return {"ok": False, "kind": "too-many-entries", "message": str(e)}

@@ -1,0 +1,70 @@
+"""Running the one-pass packer (``onepass``) on the pods' raw copies in the isolated worker.
+
+The raw copies are hostile by assumption, as they are for extraction: the job runs under
+the worker's memory cap, CPU cap and the gathering's deadline. When it does not finish
+(stopped at the deadline, killed, cancelled, failed) nothing it was writing is left: not
+the partial archive, not an archive renamed just before the worker was stopped, not the
+index. The raw copies are the caller's and stay where they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from must_gather_api.archive import isolated, packing
+from must_gather_api.archive.members import Extracted
+from must_gather_api.archive.onepass import Source
+
+
+@dataclass(frozen=True)
+class Streamed:
+    packed: packing.Packed  # its index is already saved at the path given (index=None here)
+    extracted: tuple[Extracted, ...]  # one per source, in order
+    one_pass: bool  # False when a stream replaced its own members and it was extracted
+
+
+async def build(
+    tree: Path,
+    sources: list[Source],
+    destination: Path,
+    *,
+    partial: Path,
+    index_path: Path,
+    limit: int | None,
+    max_entries: int | None,
+    deadline: float,
+) -> Streamed:
+    """``onepass.build`` in the worker. packing.ArchiveTooLarge past ``limit`` bytes of data
+    or of archive, or past ``max_entries`` in a stream; isolated.WorkerFailed otherwise
+    (kinds: not-tar, memory, disk, deadline, stopped)."""
+    request = {
+        "operation": "one-pass",
+        "tree": str(tree),
+        "sources": [[str(source.tar), source.folder] for source in sources],
+        "destination": str(destination),
+        "partial": str(partial),
+        "index": str(index_path),
+        "limit": limit,
+        "max_entries": max_entries,
+    }
+    try:
+        result = await isolated.run(request, deadline=deadline)
+    except BaseException as e:
+        await asyncio.shield(asyncio.to_thread(_remove, partial, destination, index_path))
+        if isinstance(e, isolated.WorkerFailed) and e.kind in ("too-large", "too-many-entries"):
+            raise packing.ArchiveTooLarge(e.message) from e
+        raise
+    return Streamed(
+        packing.Packed(size=result["size"], sha256=result["sha256"], entries=result["entries"]),
+        tuple(Extracted(**found) for found in result["extracted"]),
+        one_pass=bool(result["one_pass"]),
+    )
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".partial").unlink(missing_ok=True)  # index.save's
+        path.with_name(path.name + ".members").unlink(missing_ok=True)  # index_spool's
