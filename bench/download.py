@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from bench import records, serving
+from bench.cpu import process_seconds
 from bench.reporting import MIB, ratio, summary
 from bench.tools import ensure_debian_tool
 
@@ -66,19 +67,6 @@ OFFLOAD = """
         }}
 """
 GIB = 1 << 30
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of these processes so far."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICKS
 
 
 async def ensure_nginx() -> str | None:
@@ -181,9 +169,9 @@ class Way:
     bytes_sent: int = 0
 
     async def download(self) -> None:
-        before = cpu_seconds(self.pids)
+        before = process_seconds(self.pids)
         size, seconds = await curl(self.url)
-        self.cpu_seconds += cpu_seconds(self.pids) - before
+        self.cpu_seconds += process_seconds(self.pids) - before
         self.bytes_sent += size
         self.mb_per_s.append(size / seconds / 1e6)
 
@@ -224,7 +212,7 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
             await resumes(f"{base}/{small_id}/data", small_archive, small // 3 + 7),
             await resumes(f"{base}/{large_id}/data", archive, large - 100 * MIB + 12345),
         ]
-        direct = Way(f"{base}/{large_id}/data", serving.process_tree(service.process.pid))
+        direct = Way(f"{base}/{large_id}/data", [service.process.pid])
         offloaded: Way | None = None
         peer: Way | None = None
         nginx: asyncio.subprocess.Process | None = None
@@ -234,7 +222,7 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
             )
             offloaded = Way(
                 f"{url.removesuffix('/archive')}/must-gather/{large_id}/data",
-                [*serving.process_tree(offloading.process.pid), nginx.pid],
+                [offloading.process.pid, nginx.pid],
             )
             peer = Way(url, [nginx.pid])
         try:
