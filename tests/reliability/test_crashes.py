@@ -166,6 +166,7 @@ async def test_sigkill_while_queued_running_copying_and_packing(
         await cluster.no_leftovers()
         assert not list((service.data_dir / "gatherings").glob("*/archive.partial"))
         assert not list((service.data_dir / "gatherings").glob("*/work"))
+        assert not list((service.data_dir / "gatherings").glob("*/copy-*.tar"))
         by_id = {r["id"]: r for r in records}
         assert by_id[packing]["status"] == "error" or by_id[packing]["archive-size"] > 0
         if credentials == "caller":

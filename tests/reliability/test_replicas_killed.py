@@ -108,6 +108,7 @@ async def test_sigkill_while_copying_while_packing_and_while_leading(
     gatherings = shared_data(tmp_path) / "gatherings"
     assert not list(gatherings.glob("*/archive.partial"))
     assert not list(gatherings.glob("*/work"))
+    assert not list(gatherings.glob("*/copy-*.tar")), "a killed copy's scratch file was left"
     print(f"\nkilled {killed}")  # noqa: T201 - the figures the report quotes
     for record in records.values():
         print(f"  {record['id']} {record['status']}: {record['error-reason']}")  # noqa: T201
