@@ -6,7 +6,8 @@ left in the cluster, and every archive served matches its recorded sha256.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import pytest
 from support.gathering_calls import (
     client_for,
     everything_settles,
+    file_appears,
     log_says,
     poll,
     post,
     says,
 )
+from support.postgres import fresh_database
 from support.processes import (
     KubesimProcess,
     ServiceProcess,
@@ -33,14 +36,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 NEVER_ENDS = "kubesim.local/must-gather-never-ends:latest"
 LARGE = "kubesim.local/must-gather-large-output:latest"
 ORIGIN = "quay.io/openshift/origin-must-gather:latest"
-
-
-async def file_appears(path: Path, *, within: float = 60) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not path.exists():
-        assert loop.time() < deadline, f"{path} never appeared"
-        await asyncio.sleep(0.01)  # the other process's file: no event to wait on
+SQLITE, POSTGRES = "sqlite", "postgresql"
 
 
 async def crash_at(
@@ -80,19 +76,40 @@ async def leftovers_are_named(cluster: KubesimProcess, records: list[dict[str, A
     return namespaces
 
 
+@asynccontextmanager
+async def database(request: pytest.FixtureRequest, name: str) -> AsyncIterator[dict[str, str]]:
+    """The service's store: SQLite in its state directory, or a fresh PostgreSQL database
+    under a fixed REPLICA_NAME (a restarted pod keeps its name, so it resumes its own
+    gatherings at once instead of waiting for their leases to lapse)."""
+    if name == SQLITE:
+        yield {}
+        return
+    # The server fixture is synchronous: an async one cannot be set up from a running test.
+    async with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+        yield {"DATABASE_URL": url, "REPLICA_NAME": "the-replica"}
+
+
 # The RBAC deploy/ ships: caller credentials get auth-delegator only, service credentials
-# the service-credentials component's role as well.
+# the service-credentials component's role as well. The store on PostgreSQL once, with the
+# credentials that resume what was running.
 @pytest.mark.parametrize(
-    ("credentials", "rbac"), [("service", "deploy-service"), ("caller", "deploy")]
+    ("credentials", "rbac", "store"),
+    [
+        ("service", "deploy-service", SQLITE),
+        ("caller", "deploy", SQLITE),
+        pytest.param("service", "deploy-service", POSTGRES, marks=pytest.mark.postgres),
+    ],
 )
 async def test_sigkill_while_queued_running_copying_and_packing(
-    tmp_path: Path, credentials: str, rbac: str
+    tmp_path: Path, request: pytest.FixtureRequest, credentials: str, rbac: str, store: str
 ) -> None:
     async with (
+        database(request, store) as store_environment,
         kubesim_process(tmp_path / "kubesim", rbac=rbac) as cluster,
         service_process(
             tmp_path / "service",
             **service_environment(cluster, credentials=credentials),
+            **store_environment,
             MAX_CONCURRENT_GATHERINGS="1",
         ) as service,
     ):
@@ -149,6 +166,7 @@ async def test_sigkill_while_queued_running_copying_and_packing(
         await cluster.no_leftovers()
         assert not list((service.data_dir / "gatherings").glob("*/archive.partial"))
         assert not list((service.data_dir / "gatherings").glob("*/work"))
+        assert not list((service.data_dir / "gatherings").glob("*/copy-*.tar"))
         by_id = {r["id"]: r for r in records}
         assert by_id[packing]["status"] == "error" or by_id[packing]["archive-size"] > 0
         if credentials == "caller":

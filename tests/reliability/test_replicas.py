@@ -6,53 +6,24 @@ credentials, `error` naming the lost replica) and nothing of ours left in the cl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from must_gather_api.gatherings.store import GatheringStore
-from support.gathering_calls import client_for, everything_settles, log_says, poll, post, says
-from support.processes import (
-    KubesimProcess,
-    ServiceProcess,
-    kubesim_process,
-    service_environment,
-    service_process,
+from support.gathering_calls import (
+    client_for,
+    everything_settles,
+    first_to_say,
+    log_says,
+    poll,
+    post,
+    says,
 )
+from support.processes import ServiceProcess, kubesim_process
+from support.replicas import LEASE_SECONDS, replicas
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120), pytest.mark.postgres]
-
-LEASE_SECONDS = 3
-
-
-@asynccontextmanager
-async def replicas(
-    tmp_path: Path,
-    cluster: KubesimProcess,
-    database_url: str,
-    *names: str,
-    credentials: str,
-    **environment: str,
-) -> AsyncIterator[list[ServiceProcess]]:
-    """One ``serve`` process per name, sharing the database and DATA_DIR."""
-    async with AsyncExitStack() as stack:
-        started = [
-            await stack.enter_async_context(
-                service_process(
-                    tmp_path / name,
-                    **service_environment(cluster, credentials=credentials),
-                    DATABASE_URL=database_url,
-                    DATA_DIR=str(tmp_path / "shared-data"),
-                    REPLICA_NAME=name,
-                    LEASE_DURATION=f"{LEASE_SECONDS}s",
-                    **environment,
-                )
-            )
-            for name in names
-        ]
-        yield started
 
 
 @pytest.mark.parametrize("credentials", ["service", "caller"])
@@ -242,17 +213,19 @@ async def test_only_the_leader_cleans_up_and_another_leads_once_it_is_killed(
             CLEANUP_INTERVAL="0.5s",
         ) as (a, b),
     ):
-        await log_says(a, leads)  # the first one up leads
-        first = await post(b, {"command": "/usr/bin/gather"})
-        await gone(b, first)
+        # They start at once: either may lead, and the other must not.
+        leader = await first_to_say([a, b], leads)
+        other = b if leader is a else a
+        first = await post(other, {"command": "/usr/bin/gather"})
+        await gone(other, first)
         removed = "cleanup removed 1 expired gatherings"
-        assert removed in a.log()
-        assert leads not in b.log()
-        assert "cleanup removed" not in b.log()
+        assert removed in leader.log()
+        assert leads not in other.log()
+        assert "cleanup removed" not in other.log()
 
-        await a.kill()
-        await log_says(b, leads, within=2 * LEASE_SECONDS)
-        second = await post(b, {"command": "/usr/bin/gather"})
-        await gone(b, second)
-        assert removed in b.log()
+        await leader.kill()
+        await log_says(other, leads, within=2 * LEASE_SECONDS)
+        second = await post(other, {"command": "/usr/bin/gather"})
+        await gone(other, second)
+        assert removed in other.log()
         await cluster.no_leftovers()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx2
 
@@ -15,13 +16,20 @@ from support.processes import ADMIN_TOKEN, ServiceProcess
 FINISHED = {"completed", "error"}
 
 
-def client_for(service: ServiceProcess) -> httpx2.AsyncClient:
+class Reachable(Protocol):
+    """A replica (ServiceProcess) or the balancer in front of several (support.balancer)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def client_for(service: Reachable) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(
         base_url=service.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
     )
 
 
-async def post(service: ServiceProcess, body: dict[str, Any]) -> int:
+async def post(service: Reachable, body: dict[str, Any]) -> int:
     async with client_for(service) as api:
         response = await api.post("/must-gather", json=body)
         assert response.status_code == 201, response.text
@@ -30,7 +38,7 @@ async def post(service: ServiceProcess, body: dict[str, Any]) -> int:
 
 
 async def poll(
-    service: ServiceProcess,
+    service: Reachable,
     gathering_id: int,
     check: Callable[[dict[str, Any]], bool],
     *,
@@ -60,7 +68,29 @@ async def log_says(service: ServiceProcess, text: str, *, within: float = 30) ->
         await asyncio.sleep(0.05)  # the other process's log: no event to wait on
 
 
-async def everything_settles(service: ServiceProcess, ids: list[int]) -> list[dict[str, Any]]:
+async def first_to_say(
+    services: list[ServiceProcess], text: str, *, within: float = 30
+) -> ServiceProcess:
+    """The first of ``services`` whose log says ``text``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        said = [service for service in services if text in service.log()]
+        if said:
+            return said[0]
+        assert loop.time() < deadline, f"none of the services logged {text!r}"
+        await asyncio.sleep(0.05)  # the other processes' logs: no event to wait on
+
+
+async def file_appears(path: Path, *, within: float = 60) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not path.exists():
+        assert loop.time() < deadline, f"{path} never appeared"
+        await asyncio.sleep(0.01)  # the other process's file: no event to wait on
+
+
+async def everything_settles(service: Reachable, ids: list[int]) -> list[dict[str, Any]]:
     """Each record ends completed or error-with-a-reason; each archive matches its sha256."""
     records = [
         await poll(service, i, lambda r: r["status"] in FINISHED, within=90, interval=0.2)

@@ -10,6 +10,7 @@
     <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
     <data_dir>/gatherings/<id>/redaction-report.yaml  what redaction replaced (admins only)
     <data_dir>/gatherings/<id>/archive.original  the un-redacted archive, when kept
+    <data_dir>/gatherings/<id>/copy-<pod>-<random>.tar  a pod's output while it is copied
 
 Paths are derived from the id and never stored or shown, so no response can reveal
 the filesystem and a record cannot point outside DATA_DIR.
@@ -20,6 +21,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+# The executor's name for a pod's output while it is copied (one per copy, in the
+# gathering's directory beside work/).
+SCRATCH_COPIES = "copy-*.tar"
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,11 @@ class Layout:
         shutil.rmtree(self.directory(gathering_id), ignore_errors=True)
 
     def remove_work(self, gathering_id: int) -> None:
+        """The gathered tree, and the scratch copies of pods' output: a process killed
+        while copying leaves its own behind, which the one that resumes never reuses."""
         shutil.rmtree(self.work_dir(gathering_id), ignore_errors=True)
+        for scratch in self.directory(gathering_id).glob(SCRATCH_COPIES):
+            scratch.unlink(missing_ok=True)
 
     def remove_archive(self, gathering_id: int) -> None:
         self.archive(gathering_id).unlink(missing_ok=True)

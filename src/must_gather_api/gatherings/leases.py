@@ -116,14 +116,18 @@ async def cancel_elsewhere(
         await asyncio.sleep(_CANCEL_POLL_SECONDS)  # another process's record: no event
 
 
-async def orphaned(store: GatheringStore, lease: Lease, *, every: bool = False) -> list[Gathering]:
-    """Running gatherings no live replica holds: their lease lapsed, or this replica holds
-    them (a restart under the same name). ``every``: all running ones (the only replica)."""
+async def orphaned(
+    store: GatheringStore, lease: Lease, *, every: bool = False, mine: bool = True
+) -> list[Gathering]:
+    """Running gatherings no live replica holds: their lease lapsed, or (``mine``, at
+    start) this replica holds them (a restart under the same name). ``every``: all running
+    ones (the only replica)."""
     query = select(*GatheringRow.__table__.columns).where(
         GatheringRow.status == Status.INPROGRESS.value
     )
     if not every:
-        query = query.where(or_(lapsed(now()), GatheringRow.claimed_by == lease.holder))
+        held_here = GatheringRow.claimed_by == lease.holder
+        query = query.where(or_(lapsed(now()), held_here) if mine else lapsed(now()))
     async with store.session("look for lapsed leases") as session:
         return [record_of(row) for row in await session.execute(query.order_by(GatheringRow.id))]
 

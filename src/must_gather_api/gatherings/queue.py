@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, select, text, update
 
 from must_gather_api.gatherings.leases import Lease, lapsed
 from must_gather_api.gatherings.records import Gathering, Status
@@ -109,15 +109,14 @@ async def still_queued(store: GatheringStore, ids: Collection[int]) -> set[int]:
         return set(found)
 
 
-async def abandoned(
-    store: GatheringStore, lease: Lease, *, keep: Collection[int]
-) -> list[Gathering]:
-    """Queued gatherings held by a replica that is gone: its lease lapsed, or it is this
-    replica's name from before a restart (``keep``: those this process did receive)."""
+async def abandoned(store: GatheringStore, *, keep: Collection[int]) -> list[Gathering]:
+    """Queued gatherings held by a replica that is gone: its lease lapsed. Never those of
+    ``keep`` (received by this process), and never a live lease, not even one under this
+    replica's name: a gathering just received here is held before it is in ``keep``."""
     query = select(*GatheringRow.__table__.columns).where(
         GatheringRow.status == Status.NEW.value,
         GatheringRow.claimed_by.is_not(None),
-        or_(lapsed(now()), GatheringRow.claimed_by == lease.holder),
+        lapsed(now()),
     )
     if keep:
         query = query.where(GatheringRow.id.not_in(list(keep)))
@@ -130,3 +129,14 @@ def abandoned_reason(gathering: Gathering) -> str:
         f"replica {gathering.claimed_by} received it and stopped before it started; the "
         "caller's token went with it: submit it again"
     )
+
+
+async def end_abandoned(store: GatheringStore, *, keep: Collection[int]) -> list[Gathering]:
+    """End every ``abandoned`` gathering `error`, saying why; the records ended here (another
+    replica may have ended or claimed some first)."""
+    ended = []
+    for found in await abandoned(store, keep=keep):
+        record = await end_queued(store, found.id, abandoned_reason(found))
+        if record is not None:
+            ended.append(record)
+    return ended

@@ -88,6 +88,9 @@ class Runner:
         self._dispatcher: asyncio.Task[None] | None = None
         self._recoveries: set[asyncio.Task[None]] = set()
         self._adopting: set[int] = set()
+        # Claimed here and not yet in _running (the directory is being prepared): the lease
+        # renewal's search for orphans must not take these over from this very replica.
+        self._claimed: set[int] = set()
         self._lease_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._idle = asyncio.Event()
@@ -149,7 +152,10 @@ class Runner:
 
     def is_busy(self, gathering_id: int) -> bool:
         """Queued or running here: cleanup must not touch it."""
-        return any(gathering_id in ids for ids in (self._queued, self._running, self._adopting))
+        return any(
+            gathering_id in ids
+            for ids in (self._queued, self._claimed, self._running, self._adopting)
+        )
 
     def output_of(self, gathering_id: int) -> OutputLog | None:
         running = self._running.get(gathering_id)
@@ -201,6 +207,7 @@ class Runner:
                     if gathering is None:
                         break
                     credentials = self._queued.pop(gathering.id, None)
+                    self._claimed.add(gathering.id)
                     self._idle.clear()
                     task = asyncio.create_task(
                         self._run_claimed(gathering, credentials), name=f"run-{gathering.id}"
@@ -229,6 +236,8 @@ class Runner:
         except Exception as e:
             log.exception("gathering %d failed in the runner", gathering.id)
             await self._record_failure(gathering.id, f"the service failed to run it: {e}")
+        finally:
+            self._claimed.discard(gathering.id)
 
     async def _recover_one(self, gathering: Gathering, interruption: str) -> None:
         try:
@@ -332,10 +341,10 @@ class Runner:
             for gathering in await self._store.find_all(status=Status.NEW):
                 self.submit(gathering)
 
-    async def _adopt_orphans(self, *, every: bool = False) -> None:
+    async def _adopt_orphans(self, *, every: bool = False, mine: bool = True) -> None:
         lease = self._options.lease
-        for found in await leases.orphaned(self._store, lease, every=every):
-            if found.id in self._running or found.id in self._adopting:
+        for found in await leases.orphaned(self._store, lease, every=every, mine=mine):
+            if found.id in self._claimed or found.id in self._running or found.id in self._adopting:
                 continue
             gathering = await leases.take_over(self._store, found, lease, every=every)
             if gathering is None:
@@ -366,8 +375,12 @@ class Runner:
                 for gathering_id in (g for g, asked in held.items() if asked):
                     self._stop(gathering_id, CANCELLED)
                 if not self._stopping:
-                    await self._adopt_orphans()
-                    await self._end_abandoned()
+                    # Not those held under this replica's name and live: only a previous
+                    # process's, at start; now they are this process's own, being started.
+                    await self._adopt_orphans(mine=False)
+                    keep = set(self._queued)
+                    for ended in await queue.end_abandoned(self._store, keep=keep):
+                        log.warning("gathering %d: %s", ended.id, ended.error_reason)
                 # Drop what was received here but run or cancelled by another replica.
                 received = set(self._queued)
                 for gathering_id in received - await queue.still_queued(self._store, received):
@@ -376,20 +389,12 @@ class Runner:
                 # The store may be back by the next round; a lease lapses only after three.
                 log.exception("could not renew or check the gatherings' leases")
 
-    async def _end_abandoned(self) -> None:
-        keep = set(self._queued)
-        for found in await queue.abandoned(self._store, self._options.lease, keep=keep):
-            reason = queue.abandoned_reason(found)
-            if await queue.end_queued(self._store, found.id, reason) is not None:
-                log.warning("gathering %d: %s", found.id, reason)
-
     def _stop(self, gathering_id: int, reason: str, *, left_because: str = "") -> None:
         running = self._running.get(gathering_id)
         if running is not None:
             running.stop(reason, left_because=left_because)
 
     def _hands_over(self) -> bool:
-        """Whether a stop leaves its running gatherings to the other replicas (or its own
-        next start): any replica may resume them with the service's credentials, and the
-        store is one several replicas share."""
+        """Whether a stop leaves its running gatherings to another replica (or its next
+        start): any may resume them with the service's credentials from a shared store."""
         return self._options.shared_queue and self._store.dialect == "postgresql"

@@ -70,6 +70,8 @@ async def test_a_live_lease_is_left_alone_and_a_lapsed_one_is_found(
     assert found[0].claimed_by == "replica-a"
     # A replica finds its own, live or not: it restarted under the same name.
     assert [g.id for g in await leases.orphaned(a, ALIVE)] == [live.id, lapsed.id]
+    # Once started it leaves its own live ones alone: those are being run, or about to be.
+    assert [g.id for g in await leases.orphaned(a, ALIVE, mine=False)] == [lapsed.id]
     # The only replica (SQLite) takes every running one.
     assert [g.id for g in await leases.orphaned(b, OTHER, every=True)] == [live.id, lapsed.id]
     assert queued.id not in {g.id for g in await leases.orphaned(b, OTHER, every=True)}
