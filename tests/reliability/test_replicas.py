@@ -229,3 +229,40 @@ async def test_only_the_leader_cleans_up_and_another_leads_once_it_is_killed(
         await gone(other, second)
         assert removed in other.log()
         await cluster.no_leftovers()
+
+
+async def test_a_stopped_replica_hands_its_gathering_over_at_once(
+    tmp_path: Path, postgres_database_url: str
+) -> None:
+    async with (
+        kubesim_process(tmp_path / "kubesim") as cluster,
+        replicas(
+            tmp_path,
+            cluster,
+            postgres_database_url,
+            "replica-a",
+            "replica-b",
+            credentials="service",
+            SHUTDOWN_GRACE_PERIOD="1s",
+        ) as (a, b),
+    ):
+        gathering = await post(
+            a, {"command": '/bin/sh -c "sleep 8; /usr/bin/gather"', "timeout": "5m"}
+        )
+        await poll(a, gathering, says("created"))
+        # A rolling update: SIGTERM, and the gathering outlives the grace period.
+        # uvicorn re-raises the SIGTERM it handled once its shutdown is complete.
+        assert await a.terminate() in (0, -15), a.log()
+        assert "Application shutdown complete" in a.log()
+        assert f"gathering {gathering} left to another replica" in a.log()
+        # Its lease was ended, not left to lapse: taken over at replica-b's next round
+        # (every third of the lease), well within one lease.
+        await log_says(b, f"gathering {gathering}: taken over", within=LEASE_SECONDS)
+        [record] = await everything_settles(b, [gathering])
+        async with client_for(b) as api:
+            logs = (await api.get(f"/must-gather/{gathering}/logs")).text
+        assert record["status"] == "completed", record["error-reason"]
+        # The pod replica-a made was kept and resumed, not made again.
+        assert logs.count("attaching to pod") == 1, logs
+        assert logs.count("pod for plug-in image") == 1, logs
+        await cluster.no_leftovers()
