@@ -41,35 +41,35 @@ class _Loop(asyncio.SelectorEventLoop):
 
     def __init__(self) -> None:
         super().__init__()
-        self.connections: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+        # Each connection's socket, taken when it opens: a TLS transport closed twice (as
+        # aiohttp may) no longer reaches the socket under it.
+        self.connections: weakref.WeakKeyDictionary[asyncio.Transport, socket.socket] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def create_connection(self, *args: Any, **kwargs: Any) -> Any:
         transport, protocol = await super().create_connection(*args, **kwargs)
-        self.connections.add(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.connections[transport] = sock
         return transport, protocol
 
     async def end_connections(self) -> None:
         """Closes what is still open and waits (a bounded time) until the sockets are
         closed; aborts what is left."""
-        left = [transport for transport in self.connections if not _ended(transport)]
+        left = [(t, sock) for t, sock in list(self.connections.items()) if sock.fileno() != -1]
         try:
-            for transport in left:
+            for transport, _sock in left:
                 if not transport.is_closing():
                     transport.close()
             until = self.time() + _CLOSING_GRACE
             # The protocols are the client library's: a socket's closing is seen, not told.
-            while any(not _ended(t) for t in left) and self.time() < until:  # noqa: ASYNC110
+            while self.time() < until and any(sock.fileno() != -1 for _t, sock in left):  # noqa: ASYNC110
                 await asyncio.sleep(_CLOSING_CHECK)
         finally:
-            for transport in left:
-                if not _ended(transport):
+            for transport, sock in left:
+                if sock.fileno() != -1:
                     transport.abort()
-
-
-def _ended(transport: asyncio.Transport) -> bool:
-    """Whether the socket under ``transport`` (under its TLS layer too) is closed."""
-    sock: socket.socket | None = transport.get_extra_info("socket")
-    return sock is None or sock.fileno() == -1
 
 
 class _Run(Generic[T]):
