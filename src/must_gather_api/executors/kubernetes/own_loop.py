@@ -75,12 +75,11 @@ class _Loop(asyncio.SelectorEventLoop):
 class _Run(Generic[T]):
     """One coroutine's run: what the two threads share, each field written by one side."""
 
-    def __init__(self, make: Callable[[], Coroutine[Any, Any, T]], name: str) -> None:
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, T]]) -> None:
         self.make = make
-        self.name = name
         self.loop = _Loop()
         self.task: asyncio.Task[T] | None = None  # the other loop's own, once started
-        self.stop = False  # a cancel that came before the task started
+        self.stop = False  # cancelled (perhaps before the task started)
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -124,7 +123,7 @@ async def run_on_own_loop(make: Callable[[], Coroutine[Any, Any, T]], *, name: s
     """
     caller = asyncio.get_running_loop()
     finished: asyncio.Future[None] = caller.create_future()
-    run = _Run(make, name)
+    run = _Run(make)
 
     def settle() -> None:
         if not finished.done():
@@ -136,7 +135,11 @@ async def run_on_own_loop(make: Callable[[], Coroutine[Any, Any, T]], *, name: s
         name=name,
         daemon=True,  # a process that exits without cancelling its work is not held up
     )
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:
+        run.loop.close()
+        raise
     cancelled = False
     while True:
         try:
