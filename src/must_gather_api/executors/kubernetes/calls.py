@@ -21,6 +21,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.stream import WsApiClient
 
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
+from must_gather_api.executors.kubernetes.own_loop import Relay
 from must_gather_api.kube import failures, retrying
 
 Query = Mapping[str, str | int | bool | list[str]]
@@ -109,6 +110,30 @@ class ClusterCalls:
     async def __aexit__(self, *_exc: object) -> None:
         """Closes the clients (``bounded`` copies share them: close the original only)."""
         await self.close()
+
+    @asynccontextmanager
+    async def own_clients(self, relay: Relay) -> AsyncIterator[ClusterCalls]:
+        """The same cluster, identity, timeouts and deadline, with clients of their own made
+        in the running loop (an aiohttp session serves only the loop that made it) and
+        closed on exit, in that loop. For a copy on a loop of its own (``own_loop``): the
+        retry notices, which print to this loop's console, go back through ``relay``."""
+        hook = self._on_retry
+        on_retry: Callable[[str, BaseException, float], None] | None = None
+        if hook is not None:
+            relayed = hook
+
+            def on_retry(what: str, error: BaseException, delay: float) -> None:
+                relay(lambda: relayed(what, error, delay))
+
+        own = ClusterCalls(
+            client.ApiClient(self.api.configuration),
+            request_timeout=self.request_timeout,
+            deadline=self.deadline,
+            on_retry=on_retry,
+            other_server=self.other_server,
+        )
+        async with own:
+            yield own
 
     def _retry_hook(self, what: str) -> Callable[[BaseException, float], None] | None:
         hook = self._on_retry

@@ -9,7 +9,6 @@ unchanging) tree; if the resumed stream does not fit, the copy starts over once.
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +17,14 @@ from typing import BinaryIO
 import aiohttp
 
 from must_gather_api.archive.tarstream import TarError, TarReader, TarTruncated, TooManyEntries
+from must_gather_api.executors.kubernetes import own_loop
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, CopyFailed, TooLarge
 from must_gather_api.executors.kubernetes.exec_channels import ExecEnding, stdout_of
 from must_gather_api.executors.kubernetes.pods import COPY
 
 BLOCK = 512
-_FLUSH_BYTES = 1024 * 1024
+_WRITE_BUFFER = 1024 * 1024
 _STDERR_KEPT = 4096
 _MAX_FRUITLESS = 3
 
@@ -72,9 +72,9 @@ async def _stream(
     limit: int | None,
     already: int,
 ) -> _Attempt:
+    """One exec session's stdout appended to ``file``. On the copy's own loop, so the writes
+    are plain calls: while one blocks, only this stream waits."""
     attempt = _Attempt()
-    pending: list[bytes] = []
-    pending_size = 0
     async with calls.exec_stream(
         namespace, pod, container=COPY, command=command, what=f"copy the data of pod {pod}"
     ) as socket:
@@ -84,15 +84,7 @@ async def _stream(
                 raise TooLarge(
                     f"the data of pod {pod} is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
                 )
-            pending.append(data)
-            pending_size += len(data)
-            if pending_size >= _FLUSH_BYTES:
-                chunk = b"".join(pending)
-                pending, pending_size = [], 0
-                await asyncio.to_thread(file.write, chunk)
-    if pending:
-        await asyncio.to_thread(file.write, b"".join(pending))
-    await asyncio.to_thread(file.flush)
+            file.write(data)
     return attempt
 
 
@@ -123,60 +115,90 @@ async def copy_tree(
 ) -> int:
     """Writes the pod's complete tar stream to ``destination``; returns the attempts it took.
 
-    CopyFailed when no complete stream could be had within the deadline.
+    CopyFailed when no complete stream could be had within the deadline. The stream is
+    received on a loop of its own (``own_loop``), with clients of its own, so that decoding
+    it never delays the requests the calling loop answers; a cancel stops it there and
+    returns once its socket, its clients and the file are closed.
     """
-    fruitless, restarted, attempts = 0, False, 0
-    file = await asyncio.to_thread(destination.open, "wb")
-    try:
-        while attempts < max_attempts:
-            attempts += 1
-            offset = await asyncio.to_thread(file.tell)
-            try:
-                attempt = await _stream(
-                    calls,
+    relay = own_loop.relay_to_running_loop()
+
+    async def copy_here() -> int:
+        async with calls.own_clients(relay) as own:
+            with destination.open("wb", buffering=_WRITE_BUFFER) as file:
+                return await _copy(
+                    own,
                     namespace,
                     pod,
-                    _command(source_dir, offset),
                     file,
+                    source_dir=source_dir,
+                    destination=destination,
                     limit=limit,
-                    already=offset,
+                    max_entries=max_entries,
+                    max_attempts=max_attempts,
                 )
-            except ClusterCallFailed as e:
-                if e.status is not None and e.status < 500 and e.status != 429:
-                    raise CopyFailed(e.reason) from e
-                fruitless += 1
-                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                    raise CopyFailed(e.reason) from e
-                continue
-            except (aiohttp.ClientError, OSError) as e:
-                attempt = _Attempt()
-                fruitless += 1
-                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                    raise CopyFailed(f"the copy stream of pod {pod} failed: {e}") from e
-            state = await _state(destination, pod, max_entries)
-            if state == Completeness.COMPLETE:
-                return attempts
-            ok = (attempt.ending.status or {}).get("status") == "Success"
-            if state == Completeness.CORRUPT or (offset > 0 and not ok and attempt.received == 0):
-                # The resumed stream does not continue the first (or tail is missing): restart.
-                if restarted:
-                    raise CopyFailed(
-                        f"the tar stream of pod {pod} is not valid: {_failure(attempt)}"
-                    )
-                restarted = True
-                await asyncio.to_thread(_truncate, file)
-                continue
-            if attempt.received == 0:
-                fruitless += 1
-                if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                    raise CopyFailed(f"tar in pod {pod} sent nothing: {_failure(attempt)}")
-            else:
-                fruitless = 0
-            if calls.remaining() <= 0:
-                raise CopyFailed(f"the copy of pod {pod} was cut and time ran out")
-        raise CopyFailed(f"the copy of pod {pod} was cut {attempts} times; giving up")
-    finally:
-        await asyncio.to_thread(file.close)
+
+    return await own_loop.run_on_own_loop(copy_here, name=f"copy-{pod}")
+
+
+async def _copy(
+    calls: ClusterCalls,
+    namespace: str,
+    pod: str,
+    file: BinaryIO,
+    *,
+    source_dir: str,
+    destination: Path,
+    limit: int | None,
+    max_entries: int | None,
+    max_attempts: int,
+) -> int:
+    fruitless, restarted, attempts = 0, False, 0
+    while attempts < max_attempts:
+        attempts += 1
+        offset = file.tell()
+        try:
+            attempt = await _stream(
+                calls,
+                namespace,
+                pod,
+                _command(source_dir, offset),
+                file,
+                limit=limit,
+                already=offset,
+            )
+        except ClusterCallFailed as e:
+            if e.status is not None and e.status < 500 and e.status != 429:
+                raise CopyFailed(e.reason) from e
+            fruitless += 1
+            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                raise CopyFailed(e.reason) from e
+            continue
+        except (aiohttp.ClientError, OSError) as e:
+            attempt = _Attempt()
+            fruitless += 1
+            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                raise CopyFailed(f"the copy stream of pod {pod} failed: {e}") from e
+        file.flush()  # what was received is read back from the file
+        state = _state(destination, pod, max_entries)
+        if state == Completeness.COMPLETE:
+            return attempts
+        ok = (attempt.ending.status or {}).get("status") == "Success"
+        if state == Completeness.CORRUPT or (offset > 0 and not ok and attempt.received == 0):
+            # The resumed stream does not continue the first (or tail is missing): restart.
+            if restarted:
+                raise CopyFailed(f"the tar stream of pod {pod} is not valid: {_failure(attempt)}")
+            restarted = True
+            _truncate(file)
+            continue
+        if attempt.received == 0:
+            fruitless += 1
+            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
+                raise CopyFailed(f"tar in pod {pod} sent nothing: {_failure(attempt)}")
+        else:
+            fruitless = 0
+        if calls.remaining() <= 0:
+            raise CopyFailed(f"the copy of pod {pod} was cut and time ran out")
+    raise CopyFailed(f"the copy of pod {pod} was cut {attempts} times; giving up")
 
 
 def _truncate(file: BinaryIO) -> None:
@@ -184,9 +206,10 @@ def _truncate(file: BinaryIO) -> None:
     file.truncate()
 
 
-async def _state(destination: Path, pod: str, max_entries: int | None) -> str:
+def _state(destination: Path, pod: str, max_entries: int | None) -> str:
+    """Blocking, on the copy's own loop: the walk over the headers delays only this copy."""
     try:
-        return await asyncio.to_thread(tar_state, destination, max_entries=max_entries)
+        return tar_state(destination, max_entries=max_entries)
     except TooManyEntries as e:
         raise TooLarge(
             f"the data of pod {pod} has more entries than MAX_ARCHIVE_ENTRIES ({max_entries})"
