@@ -123,9 +123,9 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
         "service_runs": ours,
         "peer_runs": peer,
         "service_peak_rss_bytes": peak,
-        "goal": "ratio <= 0.6 (service time / peer time); peak RSS <= 200 MB",
+        "goal": "ratio <= 0.15 (service time / peer time); peak RSS <= 200 MB",
     }
-    result["met"] = bool(result["ratio"] is not None and result["ratio"] <= 0.6 and peak <= 200e6)
+    result["met"] = bool(result["ratio"] is not None and result["ratio"] <= 0.15 and peak <= 200e6)
     return result
 
 
