@@ -124,18 +124,24 @@ async def copy_tree(
 
     async def copy_here() -> int:
         async with calls.own_clients(relay) as own:
-            with destination.open("wb", buffering=_WRITE_BUFFER) as file:
-                return await _copy(
-                    own,
-                    namespace,
-                    pod,
-                    file,
-                    source_dir=source_dir,
-                    destination=destination,
-                    limit=limit,
-                    max_entries=max_entries,
-                    max_attempts=max_attempts,
-                )
+            try:
+                with destination.open("wb", buffering=_WRITE_BUFFER) as file:
+                    return await _copy(
+                        own,
+                        namespace,
+                        pod,
+                        file,
+                        source_dir=source_dir,
+                        destination=destination,
+                        limit=limit,
+                        max_entries=max_entries,
+                        max_attempts=max_attempts,
+                    )
+            except OSError as e:
+                # Buffered writes fail where the buffer is flushed (a full volume): at a
+                # flush between attempts, or as the file closes.
+                why = e.strerror or "an I/O error"
+                raise CopyFailed(f"the copy of pod {pod} could not be written: {why}") from e
 
     return await own_loop.run_on_own_loop(copy_here, name=f"copy-{pod}")
 
