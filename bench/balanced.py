@@ -38,9 +38,9 @@ from support.nginx import nginx  # noqa: E402
 # same server without pytest running, so it uses them as the fixture does.
 from support.postgres import (  # noqa: E402
     ENVIRONMENT_VARIABLE,
-    _Cluster,
-    _postgres_bin,
+    PostgresCluster,
     fresh_database,
+    postgres_bin,
 )
 from support.processes import KubesimProcess, kubesim_process  # noqa: E402
 
@@ -91,14 +91,14 @@ async def database() -> AsyncIterator[str]:
         async with fresh_database(given) as url:
             yield url
         return
-    bin_dir = _postgres_bin()
+    bin_dir = postgres_bin()
     if bin_dir is None:
         raise Unavailable(
             f"no PostgreSQL: {ENVIRONMENT_VARIABLE} is not set and no initdb is installed "
             "under /usr/lib/postgresql/*/bin"
         )
     try:
-        cluster = _Cluster(bin_dir)
+        cluster = PostgresCluster(bin_dir)
     except pytest.skip.Exception as e:  # the fixture's way of saying it cannot run one
         raise Unavailable(str(e)) from None
     try:

@@ -12,8 +12,6 @@ nginx is not installed.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Sequence
@@ -22,22 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-import pytest
 
+from support.nginx import as_this_user, nginx_binary
 from support.processes import READY_WITHIN, ServiceProcess
 from support.service import free_port
 
-_DEBIANS = Path("/usr/sbin/nginx")
 # One line per request: which replica answered it (its upstream address) and with what.
 _ACCESS_FORMAT = "'$request_method $uri $status $upstream_addr'"
-
-
-def nginx_binary() -> Path:
-    """The nginx to run; skips the test, saying why, when there is none."""
-    found = shutil.which("nginx") or (str(_DEBIANS) if os.access(_DEBIANS, os.X_OK) else None)
-    if found is None:
-        pytest.skip("no nginx: install Debian's nginx package (the balanced tests need it)")
-    return Path(found)
 
 
 def _configuration(state_dir: Path, port: int, upstreams: Sequence[int]) -> str:
@@ -46,11 +35,8 @@ def _configuration(state_dir: Path, port: int, upstreams: Sequence[int]) -> str:
         f"    {kind}_temp_path {state_dir / 'temp' / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    # nginx's workers switch to `nobody` when the master runs as root; root keeps the
-    # files under state_dir (created by the test, as root) readable and writable to them.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""\
-{user}daemon off;
+    return as_this_user(f"""\
+daemon off;
 worker_processes 1;
 pid {state_dir / "nginx.pid"};
 error_log {state_dir / "error.log"} notice;
@@ -77,7 +63,7 @@ http {{
         }}
     }}
 }}
-"""
+""")
 
 
 @dataclass
@@ -133,7 +119,7 @@ async def balancer(state_dir: Path, services: Sequence[ServiceProcess]) -> Async
     config.write_text(_configuration(state_dir, port, [s.port for s in services]))
     # -e: the error log before the configuration is read, which would otherwise be
     # /var/log/nginx/error.log (not ours to write, and absent when not root).
-    command = [str(binary), "-c", str(config), "-p", str(state_dir), "-e", "stderr"]
+    command = [binary, "-c", str(config), "-p", str(state_dir), "-e", "stderr"]
     with (state_dir / "nginx.out").open("wb") as out:
         # Popen, not asyncio's: its transports would outlive the test's loop.
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)

@@ -31,7 +31,7 @@ ENVIRONMENT_VARIABLE = "MGA_TEST_DATABASE_URL"
 _START_TIMEOUT = 60.0
 
 
-def _postgres_bin() -> Path | None:
+def postgres_bin() -> Path | None:
     """The newest local PostgreSQL's bin directory that has initdb."""
     candidates = [Path(found) for found in glob.glob("/usr/lib/postgresql/*/bin")]
     usable = [path for path in candidates if os.access(path / "initdb", os.X_OK)]
@@ -42,7 +42,7 @@ def _postgres_bin() -> Path | None:
     return max(usable, key=version, default=None)
 
 
-class _Cluster:
+class PostgresCluster:
     """initdb + pg_ctl in a temporary directory; as user postgres when we are root."""
 
     def __init__(self, bin_dir: Path) -> None:
@@ -96,13 +96,13 @@ def postgres_server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    bin_dir = _postgres_bin()
+    bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.skip(
             f"no PostgreSQL: {ENVIRONMENT_VARIABLE} is not set and no initdb is installed "
             "under /usr/lib/postgresql/*/bin"
         )
-    cluster = _Cluster(bin_dir)
+    cluster = PostgresCluster(bin_dir)
     try:
         url = cluster.start()
     except BaseException:
