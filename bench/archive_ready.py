@@ -95,7 +95,7 @@ async def by_hand(cluster: Cluster, work: Path) -> dict[str, float]:
 
 async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     size = 256 * MIB if quick else GIB
-    runs = 1 if quick else 3
+    runs = 1 if quick else 5
     ours: list[dict[str, Any]] = []
     peer: list[dict[str, float]] = []
     async with gathering.simulated(work) as (cluster, kubeconfig):
