@@ -27,8 +27,11 @@ pytestmark = pytest.mark.timeout(120)
 SLOW = "bash -c 'sleep 2 && /usr/bin/gather'"
 
 
-async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
-    """What a process that died mid-gathering leaves: our namespace with a running pod."""
+async def left_running(
+    cluster: Cluster, tmp_path: Path, gathering: Job, *, node_selector: dict[str, str] | None = None
+) -> str:
+    """What a process that died mid-gathering leaves: our namespace with a running pod (a
+    pending one, with a ``node_selector`` no node matches)."""
     access = await access_for(cluster, tmp_path)
     calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 30)
     try:
@@ -39,9 +42,10 @@ async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
         options = PodOptions(
             gathering_id=gathering.gathering_id, command=command.value if command else None
         )
-        await calls.post(
-            f"/api/v1/namespaces/{place.name}/pods", pod_body(ORIGIN, "", options), what="create"
-        )
+        body = pod_body(ORIGIN, "", options)
+        if node_selector is not None:
+            body["spec"]["nodeSelector"] = node_selector
+        await calls.post(f"/api/v1/namespaces/{place.name}/pods", body, what="create")
     finally:
         await calls.close()
     return place.name
@@ -103,6 +107,33 @@ async def test_caller_credentials_cannot_resume_and_clean_up(
     outcome = await executor.recover(gathering, Lines())
     assert outcome is not None
     assert "cannot be resumed" in outcome.error_reason
+    assert leftovers(kubesim) == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("pending", [True, False], ids=["pending", "running"])
+async def test_a_resumed_pod_that_disappears_ends_the_gathering_at_once(
+    kubesim: Cluster, tmp_path: Path, pending: bool
+) -> None:
+    """Whoever deletes the pod (another replica, a person), the resume ends there and says
+    so, rather than waiting out the gathering's timeout."""
+    gathering = job(tmp_path, command="bash -c 'sleep 30 && /usr/bin/gather'", timeout=90)
+    namespace = await left_running(
+        kubesim, tmp_path, gathering, node_selector={"nowhere": "true"} if pending else None
+    )
+    [pod] = kubesim.store.list(kinds.PODS, namespace=namespace)
+    executor = await executor_for(kubesim, tmp_path)
+    output = Lines()
+    resumed = asyncio.create_task(executor.recover(gathering, output), name="resume")
+    for _ in range(1000):
+        if "attaching to pod" in output.text:
+            break
+        await asyncio.sleep(0.01)  # the console has no event to wait on
+    kubesim.store.delete(kinds.PODS, pod["metadata"]["name"], namespace=namespace)
+    # Waiting out the gathering's 90 s would fail here.
+    outcome = await asyncio.wait_for(resumed, 60)
+    assert outcome is not None and not outcome.succeeded
+    assert "disappeared before gather" in outcome.error_reason, outcome.error_reason
     assert leftovers(kubesim) == []
 
 

@@ -61,6 +61,10 @@ async def wait_started(
         try:
             pod = await _pod(calls, namespace, name)
         except ClusterCallFailed as e:
+            # A read of a pod is consistent: once it was created (or found, on a resume),
+            # 404 means it was deleted, and waiting on would only run out the timeout.
+            if e.status == 404:
+                raise PodNotStarted(f"pod {name} disappeared before gather started") from e
             if e.status is None or e.status >= 500 or e.status in (401, 403):
                 raise
             pod = {}
@@ -132,8 +136,17 @@ async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Co
         except (aiohttp.ClientError, ValueError) as e:
             console.out(f"gather logs unavailable: {e}", source=name)
             return
-        if _terminated(await _pod(calls, namespace, name)) is not None:
-            return
+        except ClusterCallFailed as e:
+            if e.status == 404:  # the pod is gone: wait_done says so
+                return
+            raise
+        try:
+            if _terminated(await _pod(calls, namespace, name)) is not None:
+                return
+        except ClusterCallFailed as e:
+            if e.status == 404:
+                return
+            raise
 
 
 async def wait_done(
