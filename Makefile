@@ -67,7 +67,7 @@ COVERAGE_FLOOR ?= 82
 
 test: lint $(AXE) $(READERS_STAMP)
 	$(BIN)/pytest -m "not soak and not bench" \
-		--cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
+		--cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR) --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(AXE) $(READERS_STAMP)
 	$(BIN)/pytest -m "not soak and not bench" -x -q $(PYTEST_ARGS)

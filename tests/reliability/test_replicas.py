@@ -20,8 +20,8 @@ from support.gathering_calls import (
     post,
     says,
 )
-from support.processes import ServiceProcess, kubesim_process
-from support.replicas import LEASE_SECONDS, replicas
+from support.processes import ServiceProcess
+from support.replicas import LEASE_SECONDS, replicas_on_kubesim
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120), pytest.mark.postgres]
 
@@ -30,17 +30,9 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(120), pytest.mark.postgre
 async def test_a_killed_replicas_gathering_is_taken_over(
     tmp_path: Path, postgres_database_url: str, credentials: str
 ) -> None:
-    async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
-            tmp_path,
-            cluster,
-            postgres_database_url,
-            "replica-a",
-            "replica-b",
-            credentials=credentials,
-        ) as (a, b),
-    ):
+    async with replicas_on_kubesim(
+        tmp_path, postgres_database_url, "replica-a", "replica-b", credentials=credentials
+    ) as (cluster, (a, b)):
         gathering = await post(
             a, {"command": '/bin/sh -c "sleep 6; /usr/bin/gather"', "timeout": "5m"}
         )
@@ -79,18 +71,14 @@ async def test_three_replicas_share_one_queue_and_one_limit(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
     names = ("replica-a", "replica-b", "replica-c")
-    async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
-            tmp_path,
-            cluster,
-            postgres_database_url,
-            *names,
-            credentials="service",
-            MAX_CONCURRENT_GATHERINGS="2",
-            QUEUE_POLL_INTERVAL="0.2s",
-        ) as services,
-    ):
+    async with replicas_on_kubesim(
+        tmp_path,
+        postgres_database_url,
+        *names,
+        credentials="service",
+        MAX_CONCURRENT_GATHERINGS="2",
+        QUEUE_POLL_INTERVAL="0.2s",
+    ) as (_, services):
         # Round robin, as a balancer sends them.
         posted = [
             (
@@ -132,18 +120,14 @@ async def test_three_replicas_share_one_queue_and_one_limit(
 async def test_a_delete_on_another_replica_cancels_and_its_follower_sees_every_line(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
-    async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
-            tmp_path,
-            cluster,
-            postgres_database_url,
-            "replica-a",
-            "replica-b",
-            credentials="service",
-            QUEUE_POLL_INTERVAL="0.2s",
-        ) as (a, b),
-    ):
+    async with replicas_on_kubesim(
+        tmp_path,
+        postgres_database_url,
+        "replica-a",
+        "replica-b",
+        credentials="service",
+        QUEUE_POLL_INTERVAL="0.2s",
+    ) as (cluster, (a, b)):
         gathering = await post(
             a,
             {
@@ -200,19 +184,15 @@ async def test_only_the_leader_cleans_up_and_another_leads_once_it_is_killed(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
     leads = "now leads the housekeeping"
-    async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
-            tmp_path,
-            cluster,
-            postgres_database_url,
-            "replica-a",
-            "replica-b",
-            credentials="service",
-            CLEANUP_MAX_AGE="1s",
-            CLEANUP_INTERVAL="0.5s",
-        ) as (a, b),
-    ):
+    async with replicas_on_kubesim(
+        tmp_path,
+        postgres_database_url,
+        "replica-a",
+        "replica-b",
+        credentials="service",
+        CLEANUP_MAX_AGE="1s",
+        CLEANUP_INTERVAL="0.5s",
+    ) as (cluster, (a, b)):
         # They start at once: either may lead, and the other must not.
         leader = await first_to_say([a, b], leads)
         other = b if leader is a else a
@@ -234,18 +214,14 @@ async def test_only_the_leader_cleans_up_and_another_leads_once_it_is_killed(
 async def test_a_stopped_replica_hands_its_gathering_over_at_once(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
-    async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
-            tmp_path,
-            cluster,
-            postgres_database_url,
-            "replica-a",
-            "replica-b",
-            credentials="service",
-            SHUTDOWN_GRACE_PERIOD="1s",
-        ) as (a, b),
-    ):
+    async with replicas_on_kubesim(
+        tmp_path,
+        postgres_database_url,
+        "replica-a",
+        "replica-b",
+        credentials="service",
+        SHUTDOWN_GRACE_PERIOD="1s",
+    ) as (cluster, (a, b)):
         gathering = await post(
             a, {"command": '/bin/sh -c "sleep 8; /usr/bin/gather"', "timeout": "5m"}
         )

@@ -17,8 +17,7 @@ from must_gather_api.gatherings.store import GatheringStore
 from support.balancer import balancer
 from support.gathering_calls import FINISHED, Reachable, client_for, everything_settles
 from support.pod_history import pod_history
-from support.processes import kubesim_process
-from support.replicas import replicas
+from support.replicas import replicas_on_kubesim
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(150), pytest.mark.postgres]
 
@@ -83,17 +82,15 @@ async def test_thirty_gatherings_run_once_each_in_order_never_more_than_the_limi
     tmp_path: Path, postgres_database_url: str
 ) -> None:
     async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
+        replicas_on_kubesim(
             tmp_path,
-            cluster,
             postgres_database_url,
             *NAMES,
             credentials="service",
             MAX_CONCURRENT_GATHERINGS=str(LIMIT),
             QUEUE_POLL_INTERVAL="0.2s",
             LEASE_DURATION=STEADY_LEASE,
-        ) as services,
+        ) as (cluster, services),
         balancer(tmp_path / "nginx", services) as nginx,
         pod_history(cluster) as pods,
     ):
@@ -137,16 +134,14 @@ async def test_a_follower_on_every_replica_sees_every_line(
     # printf between short sleeps: the lines reach the log over several flushes.
     script = "; ".join(f"echo '{line}'; sleep 0.05" for line in lines)
     async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
+        replicas_on_kubesim(
             tmp_path,
-            cluster,
             postgres_database_url,
             *NAMES,
             credentials="service",
             QUEUE_POLL_INTERVAL="0.2s",
             LEASE_DURATION=STEADY_LEASE,
-        ) as services,
+        ) as (cluster, services),
         balancer(tmp_path / "nginx", services) as nginx,
     ):
         body = {**QUICK, "command": f'/bin/sh -c "{script}; echo done > /must-gather/quick"'}

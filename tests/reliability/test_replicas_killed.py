@@ -22,8 +22,8 @@ from support.gathering_calls import (
     post,
     says,
 )
-from support.processes import ServiceProcess, kubesim_process
-from support.replicas import LEASE_SECONDS, replicas, shared_data
+from support.processes import ServiceProcess
+from support.replicas import LEASE_SECONDS, replicas_on_kubesim, shared_data
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180), pytest.mark.postgres]
 
@@ -61,15 +61,13 @@ async def test_sigkill_while_copying_while_packing_and_while_leading(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
     async with (
-        kubesim_process(tmp_path / "kubesim") as cluster,
-        replicas(
+        replicas_on_kubesim(
             tmp_path,
-            cluster,
             postgres_database_url,
             *NAMES,
             credentials="service",
             QUEUE_POLL_INTERVAL="0.2s",
-        ) as services,
+        ) as (cluster, services),
         balancer(tmp_path / "nginx", services) as nginx,
     ):
         by_name = dict(zip(NAMES, services, strict=True))

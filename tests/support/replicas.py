@@ -9,7 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from support.processes import KubesimProcess, ServiceProcess, service_environment
+from support.processes import (
+    KubesimProcess,
+    ServiceProcess,
+    kubesim_process,
+    service_environment,
+)
 
 LEASE_SECONDS = 3
 
@@ -51,3 +56,22 @@ async def replicas(
             for service in started:
                 group.create_task(service.start(), name=f"start-{service.state_dir.name}")
         yield started
+
+
+@asynccontextmanager
+async def replicas_on_kubesim(
+    tmp_path: Path,
+    database_url: str,
+    *names: str,
+    credentials: str,
+    **environment: str,
+) -> AsyncIterator[tuple[KubesimProcess, list[ServiceProcess]]]:
+    """A kubesim process of its own (state under ``tmp_path/kubesim``) and ``replicas`` on
+    it; both stopped on exit, the replicas first."""
+    async with (
+        kubesim_process(tmp_path / "kubesim") as cluster,
+        replicas(
+            tmp_path, cluster, database_url, *names, credentials=credentials, **environment
+        ) as started,
+    ):
+        yield cluster, started
