@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -65,12 +66,15 @@ async def run_one(name: str, *, quick: bool, scratch: Path) -> list[str]:
     work = scratch / name
     work.mkdir()
     started = time.perf_counter()
+    load_before = os.getloadavg()
     print(f"== {name} ...", flush=True)
     try:
         result = await runner(work, quick=quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["quick"] = quick
+    # Other work on the machine moves every figure: the record says how busy it was.
+    result["load_average"] = {"before": load_before, "after": os.getloadavg()}
     result["bench_seconds"] = round(time.perf_counter() - started, 1)
     path = write(name, result)
     row: list[str] = module.row(result)
