@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,19 +68,49 @@ class GatherEnds:
     async def watch(self, cluster: Cluster) -> None:
         async with cluster.store.watch(kinds.PODS) as events:
             async for _, pod in events:
-                label = (pod["metadata"].get("labels") or {}).get(LABEL)
-                if label is None or int(label) in self.ended:
-                    continue
-                for status in pod.get("status", {}).get("containerStatuses", []):
-                    if status["name"] == "gather" and "terminated" in status.get("state", {}):
-                        self.ended[int(label)] = time.monotonic()
-                        self.changed.set()
+                self.seen(pod)
+
+    def seen(self, pod: dict[str, Any]) -> None:
+        label = (pod["metadata"].get("labels") or {}).get(LABEL)
+        if label is None or int(label) in self.ended:
+            return
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            if status["name"] == "gather" and "terminated" in status.get("state", {}):
+                self.ended[int(label)] = time.monotonic()
+                self.changed.set()
+
+    async def watch_over_http(self, url: str, ca: str, token: str) -> None:
+        """The same, from a cluster in another process: a watch on the API."""
+        params = {"watch": "true", "labelSelector": LABEL, "timeoutSeconds": "3600"}
+        ssl_context = ssl.create_default_context(cafile=ca)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(
+                f"{url}/api/v1/pods",
+                params=params,
+                ssl=ssl_context,
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response,
+        ):
+            response.raise_for_status()
+            async for line in response.content:
+                if line.strip():
+                    self.seen(json.loads(line)["object"])
 
 
 @asynccontextmanager
-async def watching(cluster: Cluster) -> AsyncIterator[GatherEnds]:
+async def watching(
+    cluster: Cluster | None = None, *, over_http: tuple[str, str, str] | None = None
+) -> AsyncIterator[GatherEnds]:
+    """Gather ends in ``cluster``, or in the one at ``over_http`` (url, CA file, token)."""
     ends = GatherEnds()
-    task = asyncio.create_task(ends.watch(cluster), name="bench-gather-ends")
+    if cluster is not None:
+        watched = ends.watch(cluster)
+    else:
+        assert over_http is not None
+        watched = ends.watch_over_http(*over_http)
+    task = asyncio.create_task(watched, name="bench-gather-ends")
     try:
         yield ends
     finally:

@@ -68,6 +68,7 @@ class KubesimProcess:
     info: dict[str, str] = field(default_factory=dict)
 
     rbac: str = "admin"
+    niceness: int = 0  # a lower CPU priority, as for a cluster whose work runs elsewhere
 
     async def start(self, *faults: str) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +78,8 @@ class KubesimProcess:
         for fault in faults:
             command += ["--fault", fault]
         command += ["--rbac", self.rbac]
+        if self.niceness:
+            command = ["nice", "-n", str(self.niceness), *command]
         with (self.state_dir / "kubesim.log").open("ab") as log:
             # Popen, not asyncio's: its transports would outlive the test's loop.
             self.process = subprocess.Popen(
@@ -149,12 +152,12 @@ class KubesimProcess:
 
 @asynccontextmanager
 async def kubesim_process(
-    state_dir: Path, *faults: str, rbac: str = "admin"
+    state_dir: Path, *faults: str, rbac: str = "admin", niceness: int = 0
 ) -> AsyncIterator[KubesimProcess]:
     """``rbac``: what the service's account may do. ``admin``: cluster-admin; ``deploy``:
     exactly what deploy/ grants it with GATHER_CREDENTIALS=caller (token and access
     reviews); ``deploy-service``: and the service-credentials component's role."""
-    cluster = KubesimProcess(state_dir, rbac=rbac)
+    cluster = KubesimProcess(state_dir, rbac=rbac, niceness=niceness)
     try:
         await cluster.start(*faults)
         yield cluster
