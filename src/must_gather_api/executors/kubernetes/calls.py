@@ -22,7 +22,7 @@ from kubernetes_asyncio.stream import WsApiClient
 
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
 from must_gather_api.executors.kubernetes.exec_socket import PROTOCOLS, Endpoint
-from must_gather_api.executors.kubernetes.explaining import explain
+from must_gather_api.executors.kubernetes.explaining import explain as explain
 from must_gather_api.kube import failures, retrying
 
 Query = Mapping[str, str | int | bool | list[str]]
