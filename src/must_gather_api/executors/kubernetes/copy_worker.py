@@ -43,6 +43,9 @@ CRASHED = 4
 
 def _confine(request: copy_wire.CopyRequest) -> None:
     die_with_parent(request.parent)
+    # A Ctrl-C in the service's terminal reaches its whole process group: stopping the
+    # copy is the service's decision (SIGTERM), not the terminal's.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
 

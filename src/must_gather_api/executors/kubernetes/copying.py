@@ -38,6 +38,8 @@ STOP_GRACE = 5.0
 cluster) before it is killed; a killed worker's connection is closed by the kernel."""
 _STDERR_LOGGED = 4000
 _READ = 64 * 1024
+_LINE_LIMIT = 1 << 20
+"""The longest line the worker writes is an error with tar's stderr (4 KiB) in it."""
 
 
 async def copy_tree(
@@ -70,14 +72,19 @@ async def copy_tree(
         max_attempts=max_attempts,
         parent=os.getpid(),
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        WORKER,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            WORKER,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_LINE_LIMIT,
+        )
+    except OSError as e:  # no process to be had (out of memory, a process limit)
+        why = e.strerror or "the system refused"
+        raise CopyFailed(f"the copy of pod {pod} could not be started: {why}") from e
     stderr = asyncio.ensure_future(_tail(process.stderr))
     try:
         last = await _events(process, request, calls)
