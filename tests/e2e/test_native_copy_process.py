@@ -81,6 +81,19 @@ def proc_text(pid: int, name: str) -> bytes:
     return Path(f"/proc/{pid}/{name}").read_bytes()
 
 
+def pipes(pid: int | str = "self") -> set[str]:
+    """The pipes a process holds open, by inode."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:  # closed as the directory was read
+            continue
+        if target.startswith("pipe:"):
+            found.add(target)
+    return found
+
+
 def niceness(pid: int) -> int:
     fields = proc_text(pid, "stat").rsplit(b")", 1)[1].split()
     return int(fields[16])  # field 19 of proc(5), counted after the command's name
@@ -119,6 +132,8 @@ async def test_a_copy_cancelled_mid_stream_stops_its_worker_and_leaves_nothing(
     await stall.sent.wait()
     assert len(workers.started) == 1
     worker = workers.started[0]
+    worker_pipes = pipes(worker.pid)
+    assert len(worker_pipes & pipes()) == 2  # its stdout and stderr (stdin is closed)
     assert worker.returncode is None
     # The worker runs below the service's priority, and its command line and environment
     # carry no credentials (the token went over its stdin).
@@ -136,6 +151,7 @@ async def test_a_copy_cancelled_mid_stream_stops_its_worker_and_leaves_nothing(
     for thread in waitpid_threads():
         thread.join(timeout=10)
     assert waitpid_threads() == []
+    assert worker_pipes & pipes() == set()
     assert list(gathering.work_dir.parent.glob("copy-*.tar")) == []  # removed, as before
     assert leftovers(kubesim) == []
     assert len(made) == 1 and closed(made[0])
