@@ -5,15 +5,33 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import sys
+from typing import TYPE_CHECKING, TypeGuard
 
 import aiohttp
-from kubernetes_asyncio.client.exceptions import ApiException
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client.exceptions import ApiException
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 """Answers worth asking again: throttling and server errors."""
 
 # Errors that mean "the cluster could not answer", as opposed to "it answered no".
 UNREACHABLE = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ssl.SSLError, OSError)
+
+
+_API_EXCEPTIONS = "kubernetes_asyncio.client.exceptions"
+
+
+def is_api_exception(error: BaseException) -> TypeGuard[ApiException]:
+    """Whether ``error`` is the Kubernetes client's answer-with-a-status.
+
+    Looked up rather than imported: the copy worker reaches the cluster without that client,
+    and importing it costs about half a second of CPU at every start. An error of that type
+    can only exist once its module is loaded.
+    """
+    module = sys.modules.get(_API_EXCEPTIONS)
+    return module is not None and isinstance(error, module.ApiException)
 
 
 UPSTREAM_MAX = 300
@@ -38,7 +56,7 @@ def status_message(error: ApiException) -> str:
 
 
 def describe(error: BaseException) -> str:
-    if isinstance(error, ApiException):
+    if is_api_exception(error):
         return f"the API server answered {error.status}: {status_message(error)}"
     if isinstance(error, ssl.SSLError | aiohttp.ClientSSLError):
         return f"TLS verification of the API server failed ({clipped(error)})"
@@ -55,6 +73,6 @@ def describe(error: BaseException) -> str:
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying: throttling, server errors, and no answer at all."""
-    if isinstance(error, ApiException):
+    if is_api_exception(error):
         return error.status in TRANSIENT_STATUSES
     return isinstance(error, UNREACHABLE)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from must_gather_api.kube import failures
 
@@ -64,7 +63,9 @@ def is_transient(error: BaseException) -> bool:
 def retry_after(error: BaseException) -> float | None:
     """The server's ``Retry-After`` (seconds or an HTTP date), if it sent one."""
     headers: Any = getattr(error, "headers", None)
-    if not isinstance(error, ApiException | aiohttp.ClientResponseError) or headers is None:
+    if headers is None or not (
+        failures.is_api_exception(error) or isinstance(error, aiohttp.ClientResponseError)
+    ):
         return None
     value = headers.get("Retry-After")
     if not value:

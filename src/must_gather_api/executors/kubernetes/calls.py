@@ -21,41 +21,13 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.stream import WsApiClient
 
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
-from must_gather_api.executors.kubernetes.own_loop import Relay
+from must_gather_api.executors.kubernetes.exec_socket import PROTOCOLS, Endpoint
+from must_gather_api.executors.kubernetes.explaining import explain as explain
 from must_gather_api.kube import failures, retrying
 
 Query = Mapping[str, str | int | bool | list[str]]
-EXEC_PROTOCOLS = "v5.channel.k8s.io,v4.channel.k8s.io"
+EXEC_PROTOCOLS = ",".join(PROTOCOLS)
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
-
-
-_OTHER_SERVER = (
-    "the API server given in `server` did not answer as a Kubernetes API server over TLS "
-    "verified with SERVER_CA_FILE"
-)
-
-
-def explain(error: BaseException, what: str, *, other_server: bool = False) -> ClusterCallFailed:
-    """``error`` of the call doing ``what``, as the executor's error.
-
-    For a request's own server, failures below HTTP (refused, reset, TLS, not HTTP) read
-    alike: telling them apart would make the service a port scanner for its callers.
-    """
-    status = getattr(error, "status", None)
-    if other_server and not isinstance(error, ApiException | aiohttp.WSServerHandshakeError):
-        return ClusterCallFailed(f"cannot {what}: {_OTHER_SERVER}", status=None)
-    if isinstance(error, ApiException | aiohttp.WSServerHandshakeError) and status == 401:
-        detail = (
-            "the API server no longer accepts the credentials (401 Unauthorized): the token "
-            "was revoked or has expired"
-        )
-    elif isinstance(error, aiohttp.WSServerHandshakeError):
-        detail = (
-            f"the API server refused the connection ({status}: {failures.clipped(error.message)})"
-        )
-    else:
-        detail = failures.describe(error)
-    return ClusterCallFailed(f"cannot {what}: {detail}", status=status)
 
 
 class _Sockets:
@@ -111,29 +83,29 @@ class ClusterCalls:
         """Closes the clients (``bounded`` copies share them: close the original only)."""
         await self.close()
 
-    @asynccontextmanager
-    async def own_clients(self, relay: Relay) -> AsyncIterator[ClusterCalls]:
-        """The same cluster, identity, timeouts and deadline, with clients of their own made
-        in the running loop (an aiohttp session serves only the loop that made it) and
-        closed on exit, in that loop. For a copy on a loop of its own (``own_loop``): the
-        retry notices, which print to this loop's console, go back through ``relay``."""
-        hook = self._on_retry
-        on_retry: Callable[[str, BaseException, float], None] | None = None
-        if hook is not None:
-            relayed = hook
-
-            def on_retry(what: str, error: BaseException, delay: float) -> None:
-                relay(lambda: relayed(what, error, delay))
-
-        own = ClusterCalls(
-            client.ApiClient(self.api.configuration),
+    async def endpoint(self) -> Endpoint:
+        """How to reach this cluster with this identity, for a process of its own (the copy
+        worker): the URL, the TLS settings and the current bearer token (a refresh hook,
+        as in-cluster, is run for it now)."""
+        configuration = self.api.configuration
+        authorization = await configuration.get_api_key_with_prefix("BearerToken")
+        return Endpoint(
+            host=str(configuration.host),
             request_timeout=self.request_timeout,
-            deadline=self.deadline,
-            on_retry=on_retry,
+            ca_file=configuration.ssl_ca_cert,
+            cert_file=configuration.cert_file,
+            key_file=configuration.key_file,
+            verify=bool(configuration.verify_ssl),
+            strict=not configuration.disable_strict_ssl_verification,
+            server_name=configuration.tls_server_name,
             other_server=self.other_server,
+            authorization=authorization or None,
         )
-        async with own:
-            yield own
+
+    def retried(self, what: str, error: BaseException, delay: float) -> None:
+        """Tells the retry hook of a call retried elsewhere (in the copy worker)."""
+        if self._on_retry is not None:
+            self._on_retry(what, error, delay)
 
     def _retry_hook(self, what: str) -> Callable[[BaseException, float], None] | None:
         hook = self._on_retry

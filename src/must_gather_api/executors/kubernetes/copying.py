@@ -1,105 +1,45 @@
-"""Copying a pod's data out: ``tar -C <source-dir> -c .`` in the ``copy`` container.
+"""Copying a pod's data out, in a worker process of its own (``copy_worker``).
 
-The tar stream comes over the exec websocket (v5 or v4 channel frames, demultiplexed here)
-and goes to a file in the gathering's directory, never held in memory. A stream without
-tar's end-of-archive blocks was cut: the next attempt resumes where it stopped, as
-``kubectl cp --retries`` does, with ``tail -c +OFFSET`` over the same (finished, so
-unchanging) tree; if the resumed stream does not fit, the copy starts over once.
+The exec stream of a large copy decodes TLS records and websocket frames for every MiB it
+receives; in this process (even on a loop and thread of its own) that work held the
+interpreter lock the loop answering HTTP requests needs, and four large copies made every
+request wait. The worker does the whole copy (``copy_stream``: resuming cut streams,
+restarting a corrupt resume, the limits) at a lower CPU priority and dies with this process.
+
+The worker is started per copy rather than kept warm: its imports are light (about 0.2 s of
+CPU, measured with ``python -X importtime``) against the seconds a copy takes, and a process
+per copy is stopped, and cleaned up after, on its own.
 """
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass, field
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import BinaryIO
 
-import aiohttp
-
-from must_gather_api.archive.tarstream import TarError, TarReader, TarTruncated, TooManyEntries
-from must_gather_api.executors.kubernetes import own_loop
+from must_gather_api.executors.kubernetes import copy_wire
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
-from must_gather_api.executors.kubernetes.errors import ClusterCallFailed, CopyFailed, TooLarge
-from must_gather_api.executors.kubernetes.exec_channels import ExecEnding, stdout_of
+from must_gather_api.executors.kubernetes.copy_stream import Completeness, tar_state
+from must_gather_api.executors.kubernetes.errors import CopyFailed
 from must_gather_api.executors.kubernetes.pods import COPY
 
-BLOCK = 512
-_WRITE_BUFFER = 1024 * 1024
-_STDERR_KEPT = 4096
-_MAX_FRUITLESS = 3
+__all__ = ["Completeness", "copy_tree", "tar_state"]
 
+log = logging.getLogger(__name__)
 
-class Completeness:
-    COMPLETE = "complete"
-    CUT = "cut"
-    CORRUPT = "corrupt"
-
-
-def tar_state(path: Path, *, max_entries: int | None = None) -> str:
-    """Blocking: whether the tar file ends with its end-of-archive blocks.
-
-    Walks the headers (skipping file data) rather than looking at the last bytes, because a
-    stream cut inside a file full of zeros would look finished; the walk only moves forward
-    and reads pax headers as an unpacker would, so a negative size is corrupt, not "complete".
-    TooManyEntries past ``max_entries``.
-    """
-    with path.open("rb") as file:
-        try:
-            for _member in TarReader(file, max_entries=max_entries):
-                pass
-        except TarTruncated:
-            return Completeness.CUT
-        except TooManyEntries:
-            raise
-        except TarError:
-            return Completeness.CORRUPT
-    return Completeness.COMPLETE
-
-
-@dataclass
-class _Attempt:
-    received: int = 0
-    ending: ExecEnding = field(default_factory=lambda: ExecEnding(stderr_kept=_STDERR_KEPT))
-
-
-async def _stream(
-    calls: ClusterCalls,
-    namespace: str,
-    pod: str,
-    command: list[str],
-    file: BinaryIO,
-    *,
-    limit: int | None,
-    already: int,
-) -> _Attempt:
-    """One exec session's stdout appended to ``file``. On the copy's own loop, so the writes
-    are plain calls: while one blocks, only this stream waits."""
-    attempt = _Attempt()
-    async with calls.exec_stream(
-        namespace, pod, container=COPY, command=command, what=f"copy the data of pod {pod}"
-    ) as socket:
-        async for data in stdout_of(socket, attempt.ending):
-            attempt.received += len(data)
-            if limit is not None and already + attempt.received > limit:
-                raise TooLarge(
-                    f"the data of pod {pod} is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
-                )
-            file.write(data)
-    return attempt
-
-
-def _command(source_dir: str, offset: int) -> list[str]:
-    tar = ["tar", "-C", source_dir, "-c", "."]
-    if offset == 0:
-        return tar
-    return ["sh", "-c", f"{shlex.join(tar)} | tail -c +{offset + 1}"]
-
-
-def _failure(attempt: _Attempt) -> str:
-    status = attempt.ending.status or {}
-    message = str(status.get("message") or "the stream ended without a status")
-    stderr = attempt.ending.stderr.decode("utf-8", "replace").strip()
-    return f"{message}{': ' + stderr if stderr else ''}"
+WORKER = "must_gather_api.executors.kubernetes.copy_worker"
+STOP_GRACE = 5.0
+"""Seconds a cancelled worker has to close its websocket (ending the exec session in the
+cluster) before it is killed; a killed worker's connection is closed by the kernel."""
+_STDERR_LOGGED = 4000
+_READ = 64 * 1024
+_LINE_LIMIT = 1 << 20
+"""The longest line the worker writes is an error with tar's stderr (4 KiB) in it."""
 
 
 async def copy_tree(
@@ -115,112 +55,130 @@ async def copy_tree(
 ) -> int:
     """Writes the pod's complete tar stream to ``destination``; returns the attempts it took.
 
-    CopyFailed when no complete stream could be had within the deadline. The stream is
-    received on a loop of its own (``own_loop``), with clients of its own, so that decoding
-    it never delays the requests the calling loop answers; a cancel stops it there and
-    returns once its socket, its clients and the file are closed.
+    CopyFailed when no complete stream could be had within the deadline (or the worker died);
+    TooLarge past ``limit`` bytes or ``max_entries`` entries. A cancel stops the worker and
+    returns once it has ended and its pipes are closed.
     """
-    relay = own_loop.relay_to_running_loop()
-
-    async def copy_here() -> int:
-        async with calls.own_clients(relay) as own:
-            try:
-                with destination.open("wb", buffering=_WRITE_BUFFER) as file:
-                    return await _copy(
-                        own,
-                        namespace,
-                        pod,
-                        file,
-                        source_dir=source_dir,
-                        destination=destination,
-                        limit=limit,
-                        max_entries=max_entries,
-                        max_attempts=max_attempts,
-                    )
-            except OSError as e:
-                # Buffered writes fail where the buffer is flushed (a full volume): at a
-                # flush between attempts, or as the file closes.
-                why = e.strerror or "an I/O error"
-                raise CopyFailed(f"the copy of pod {pod} could not be written: {why}") from e
-
-    return await own_loop.run_on_own_loop(copy_here, name=f"copy-{pod}")
-
-
-async def _copy(
-    calls: ClusterCalls,
-    namespace: str,
-    pod: str,
-    file: BinaryIO,
-    *,
-    source_dir: str,
-    destination: Path,
-    limit: int | None,
-    max_entries: int | None,
-    max_attempts: int,
-) -> int:
-    fruitless, restarted, attempts = 0, False, 0
-    while attempts < max_attempts:
-        attempts += 1
-        offset = file.tell()
-        try:
-            attempt = await _stream(
-                calls,
-                namespace,
-                pod,
-                _command(source_dir, offset),
-                file,
-                limit=limit,
-                already=offset,
-            )
-        except ClusterCallFailed as e:
-            if e.status is not None and e.status < 500 and e.status != 429:
-                raise CopyFailed(e.reason) from e
-            fruitless += 1
-            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                raise CopyFailed(e.reason) from e
-            continue
-        except (aiohttp.ClientError, OSError) as e:
-            attempt = _Attempt()
-            fruitless += 1
-            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                raise CopyFailed(f"the copy stream of pod {pod} failed: {e}") from e
-        file.flush()  # what was received is read back from the file
-        state = _state(destination, pod, max_entries)
-        if state == Completeness.COMPLETE:
-            return attempts
-        ok = (attempt.ending.status or {}).get("status") == "Success"
-        if state == Completeness.CORRUPT or (offset > 0 and not ok and attempt.received == 0):
-            # The resumed stream does not continue the first (or tail is missing): restart.
-            if restarted:
-                raise CopyFailed(f"the tar stream of pod {pod} is not valid: {_failure(attempt)}")
-            restarted = True
-            _truncate(file)
-            continue
-        if attempt.received == 0:
-            fruitless += 1
-            if fruitless >= _MAX_FRUITLESS or calls.remaining() <= 0:
-                raise CopyFailed(f"tar in pod {pod} sent nothing: {_failure(attempt)}")
-        else:
-            fruitless = 0
-        if calls.remaining() <= 0:
-            raise CopyFailed(f"the copy of pod {pod} was cut and time ran out")
-    raise CopyFailed(f"the copy of pod {pod} was cut {attempts} times; giving up")
-
-
-def _truncate(file: BinaryIO) -> None:
-    file.seek(0)
-    file.truncate()
-
-
-def _state(destination: Path, pod: str, max_entries: int | None) -> str:
-    """Blocking, on the copy's own loop: the walk over the headers delays only this copy."""
+    request = copy_wire.CopyRequest(
+        endpoint=await calls.endpoint(),
+        remaining=calls.remaining(),
+        namespace=namespace,
+        pod=pod,
+        container=COPY,
+        source_dir=source_dir,
+        destination=str(destination),
+        limit=limit,
+        max_entries=max_entries,
+        max_attempts=max_attempts,
+        parent=os.getpid(),
+    )
     try:
-        return tar_state(destination, max_entries=max_entries)
-    except TooManyEntries as e:
-        raise TooLarge(
-            f"the data of pod {pod} has more entries than MAX_ARCHIVE_ENTRIES ({max_entries})"
-        ) from e
-    except OSError as e:
-        raise CopyFailed(
-            f"the copy of pod {pod} could not be read back: {e.strerror or 'an I/O error'}"
-        ) from e
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            WORKER,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_LINE_LIMIT,
+        )
+    except OSError as e:  # no process to be had (out of memory, a process limit)
+        why = e.strerror or "the system refused"
+        raise CopyFailed(f"the copy of pod {pod} could not be started: {why}") from e
+    stderr = asyncio.ensure_future(_tail(process.stderr))
+    try:
+        last = await _events(process, request, calls)
+        await process.wait()
+    finally:
+        await _uninterrupted(_stopped(process, stderr))
+    if isinstance(last, copy_wire.Copied):
+        return last.attempts
+    if isinstance(last, copy_wire.Failed):
+        raise copy_wire.error_of(last)
+    log.warning(
+        "the copy worker of pod %s ended with %s: %s",
+        pod,
+        process.returncode,
+        stderr.result().decode("utf-8", "replace"),
+    )
+    raise CopyFailed(f"the copy of pod {pod} stopped unexpectedly: {_ended(process.returncode)}")
+
+
+async def _events(
+    process: asyncio.subprocess.Process, request: copy_wire.CopyRequest, calls: ClusterCalls
+) -> copy_wire.Event | None:
+    """Sends the request; relays retry notices until the worker's stdout ends; returns its
+    last event (None when it ended without one)."""
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(request.encode())
+        await process.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):  # it died at once: its status says how
+        pass
+    finally:
+        process.stdin.close()
+    last: copy_wire.Event | None = None
+    async for raw in process.stdout:
+        event = copy_wire.parse(raw)
+        if isinstance(event, copy_wire.Retried):
+            calls.retried(event.what, copy_wire.RetryNotice(event.reason), event.delay)
+        elif event is not None:
+            last = event
+    return last
+
+
+def _ended(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else ""
+        how = f"it was killed ({name or -returncode})"
+        if -returncode == signal.SIGKILL:
+            how += ", perhaps for lack of memory"
+        return f"{how}; run the gathering again"
+    return "its worker process failed; run the gathering again, and see the service's log"
+
+
+async def _tail(stream: asyncio.StreamReader | None) -> bytes:
+    """The last bytes of ``stream`` (the worker's stderr), read to its end."""
+    kept = b""
+    if stream is not None:
+        while chunk := await stream.read(_READ):
+            kept = (kept + chunk)[-_STDERR_LOGGED:]
+    return kept
+
+
+async def _stopped(process: asyncio.subprocess.Process, stderr: asyncio.Future[bytes]) -> None:
+    """The worker ended (terminated, then killed after ``STOP_GRACE``) and its pipes read to
+    their end: a pipe left paused on a full buffer never closes itself."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await _drained(process)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+    await _drained(process)
+    await stderr
+
+
+async def _drained(process: asyncio.subprocess.Process) -> None:
+    if process.stdout is not None:
+        while await process.stdout.read(_READ):
+            pass
+    await process.wait()
+
+
+async def _uninterrupted(cleanup: Awaitable[None]) -> None:
+    """Awaits ``cleanup`` to its end however often the caller is cancelled meanwhile, then
+    raises CancelledError if it was."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
