@@ -13,9 +13,12 @@ at or before N and skip at most ``SPAN`` bytes. Deflate's window is 32 KiB, so s
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol, cast
+from typing import BinaryIO, Protocol, cast
 
 from isal import isal_zlib
 
@@ -48,6 +51,10 @@ class MemberWriter:
     """A binary writer that compresses into ``target`` as gzip members of ``span`` bytes each.
 
     ``target`` needs ``write`` only; ``tell`` gives the uncompressed bytes written so far.
+    The members are independent, so they are compressed side by side (``COMPRESSORS``
+    threads; isal lets go of the interpreter lock while it compresses) and written to
+    ``target`` in order: packing is bound by compression, and this nearly halves it on two
+    cores. At most ``_AHEAD`` members wait, so memory stays a few spans.
     """
 
     def __init__(self, target: Sink, *, level: int, span: int = SPAN) -> None:
@@ -55,54 +62,83 @@ class MemberWriter:
         self._level = level
         self._span = span
         self._compressed = 0
-        self._uncompressed = 0
-        self._left = 0
-        self._compressor: Any = None  # isal's compressor type is not exported
+        self._submitted = 0
+        self._buffer = bytearray()
+        self._pending: deque[tuple[int, Future[list[bytes]]]] = deque()
         self.checkpoints: list[Checkpoint] = []
 
     def tell(self) -> int:
-        return self._uncompressed
+        return self._submitted + len(self._buffer)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data).cast("B")
         done = 0
         while done < len(view):
-            if self._compressor is None:
-                self._start()
-            assert self._compressor is not None
-            piece = view[done : done + self._left]
-            self._emit(self._compressor.compress(piece))
-            done += len(piece)
-            self._left -= len(piece)
-            self._uncompressed += len(piece)
-            if self._left == 0:
-                self._end()
+            whole = (len(view) - done) // self._span * self._span
+            if not self._buffer and isinstance(data, bytes) and whole:
+                # Whole spans of immutable bytes go to a compressor as they are (no copy),
+                # together: each hand-over between threads costs the interpreter lock twice.
+                self._submit(view[done : done + whole])
+                done += whole
+                continue
+            take = min(self._span - len(self._buffer), len(view) - done)
+            self._buffer += view[done : done + take]
+            done += take
+            if len(self._buffer) == self._span:
+                self._submit()
         return len(view)
 
     def close(self) -> None:
         """Ends the last member; a file with no input still gets one (empty) member."""
-        if self._compressor is None and not self.checkpoints:
-            self._start()
-        if self._compressor is not None:
-            self._end()
+        if self._buffer or not (self.checkpoints or self._pending):
+            self._submit()
+        while self._pending:
+            self._write_next()
 
     def flush(self) -> None:
         self._target.flush()
 
-    def _start(self) -> None:
-        self.checkpoints.append(Checkpoint(self._compressed, self._uncompressed))
-        self._compressor = isal_zlib.compressobj(self._level, isal_zlib.DEFLATED, _GZIP_WBITS)
-        self._left = self._span
+    def _submit(self, whole: memoryview | None = None) -> None:
+        piece: bytes | memoryview = whole if whole is not None else bytes(self._buffer)
+        if whole is None:
+            self._buffer.clear()
+        compressing = _pool().submit(_members, piece, self._level, self._span)
+        self._pending.append((self._submitted, compressing))
+        self._submitted += len(piece)
+        while len(self._pending) > _AHEAD:
+            self._write_next()
 
-    def _end(self) -> None:
-        assert self._compressor is not None
-        self._emit(self._compressor.flush())
-        self._compressor = None
+    def _write_next(self) -> None:
+        uncompressed, compressing = self._pending.popleft()
+        for member in compressing.result():
+            self.checkpoints.append(Checkpoint(self._compressed, uncompressed))
+            self._target.write(member)
+            self._compressed += len(member)
+            uncompressed += self._span  # every member but a last one holds a whole span
 
-    def _emit(self, data: bytes) -> None:
-        if data:
-            self._target.write(data)
-            self._compressed += len(data)
+
+COMPRESSORS = 2
+_AHEAD = 2 * COMPRESSORS
+_compressors: ThreadPoolExecutor | None = None
+_compressors_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool per process: idle threads hold nothing, and a worker process packs one
+    archive at a time."""
+    global _compressors
+    with _compressors_lock:
+        if _compressors is None:
+            _compressors = ThreadPoolExecutor(COMPRESSORS, thread_name_prefix="compress")
+        return _compressors
+
+
+def _members(data: bytes | memoryview, level: int, span: int) -> list[bytes]:
+    """``data`` as complete gzip members of ``span`` bytes each (one, if it is empty)."""
+    return [
+        isal_zlib.compress(data[start : start + span], level, _GZIP_WBITS)
+        for start in range(0, max(len(data), 1), span)
+    ]
 
 
 def inflate_members(file: BinaryIO, start: int = 0) -> Iterator[tuple[int, bytes]]:

@@ -152,3 +152,26 @@ def test_members_are_standard_gzip(tmp_path: Path) -> None:
     empty = io.BytesIO()
     MemberWriter(empty, level=1).close()
     assert gzip.decompress(empty.getvalue()) == b""
+
+
+def test_members_stay_in_order_whatever_the_pieces(tmp_path: Path) -> None:
+    """Whole spans of bytes go to the compressors as they are, other pieces through the
+    buffer; either way every member starts at a span and the stream is the input."""
+    rng = random.Random(7)
+    data = rng.randbytes(40 * 1000 + 3)
+    out = io.BytesIO()
+    writer = MemberWriter(out, level=1, span=1000)
+    done = 0
+    kinds = [bytes, bytearray, lambda piece: memoryview(bytes(piece))]
+    while done < len(data):
+        size = rng.choice([1, 999, 1000, 1001, 4000, 7321])
+        piece = data[done : done + size]
+        assert writer.write(rng.choice(kinds)(piece)) == len(piece)
+        done += len(piece)
+        assert writer.tell() == done
+    writer.close()
+    assert gzip.decompress(out.getvalue()) == data
+    assert [c.uncompressed for c in writer.checkpoints] == list(range(0, len(data), 1000))
+    for checkpoint in writer.checkpoints[::7]:
+        rest = gzip.decompress(out.getvalue()[checkpoint.compressed :])
+        assert rest == data[checkpoint.uncompressed :]
