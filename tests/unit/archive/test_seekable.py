@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -162,7 +163,11 @@ def test_members_stay_in_order_whatever_the_pieces(tmp_path: Path) -> None:
     out = io.BytesIO()
     writer = MemberWriter(out, level=1, span=1000)
     done = 0
-    kinds = [bytes, bytearray, lambda piece: memoryview(bytes(piece))]
+    kinds: list[Callable[[bytes], bytes | bytearray | memoryview]] = [
+        bytes,
+        bytearray,
+        memoryview,
+    ]
     while done < len(data):
         size = rng.choice([1, 999, 1000, 1001, 4000, 7321])
         piece = data[done : done + size]

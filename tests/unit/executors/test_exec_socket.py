@@ -4,7 +4,6 @@ explained in the words of every other call."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -16,27 +15,6 @@ from kubernetes_asyncio import client
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.errors import ClusterCallFailed
 from must_gather_api.executors.kubernetes.exec_socket import Endpoint, ExecClient
-
-
-@pytest_asyncio.fixture
-async def silent_server() -> AsyncIterator[tuple[str, list[int]]]:
-    """A loopback server that accepts connections and never answers; counts them."""
-    accepted: list[int] = []
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", accepted
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest_asyncio.fixture
