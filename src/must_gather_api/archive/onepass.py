@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
-from must_gather_api.archive import packing, unpacking
+from must_gather_api.archive import event_filter, packing, unpacking
 from must_gather_api.archive.index_spool import SpooledIndex
 from must_gather_api.archive.members import Extracted, Rules
 from must_gather_api.archive.tarstream import Member, TarReader
@@ -67,25 +67,46 @@ def build(
     limit: int | None,
     max_entries: int | None,
     index_path: Path | None = None,
+    events: bool = False,
 ) -> Built:
     """The archive of ``tree`` with each source unpacked under its folder, as ``packing.pack``
     would write it after extraction. ``limit`` bounds the gathered data (unpacking.TooLarge)
     and the archive (packing.ArchiveTooLarge); ``max_entries`` each stream's entries. With
     ``index_path``, the one pass writes the index there as it goes (``Packed.index`` is
-    then None); the fallback's index is in ``Packed.index``, as packing's always is."""
-    try:
-        packed, extracted = pack_streams(
-            tree,
-            sources,
-            destination,
-            partial=partial,
-            limit=limit,
-            max_entries=max_entries,
-            index_path=index_path,
-        )
-        return Built(packed, extracted, one_pass=True)
-    except Clash:
-        pass
+    then None); the fallback's index is in ``Packed.index``, as packing's always is. With
+    ``events``, the archive also holds ``event-filter.html`` of the sources' events.yaml
+    files, as the executor writes it into an extracted tree."""
+    folders = [source.folder for source in sources]
+    if len(set(folders)) == len(folders):  # two streams into one folder merge on disk only
+        try:
+            packed, extracted = pack_streams(
+                tree,
+                sources,
+                destination,
+                partial=partial,
+                limit=limit,
+                max_entries=max_entries,
+                index_path=index_path,
+                events=events,
+            )
+            return Built(packed, extracted, one_pass=True)
+        except Clash:
+            pass
+    found = extract_all(tree, sources, limit=limit, max_entries=max_entries, events=events)
+    packed = packing.pack(tree, destination, partial=partial, limit=limit)
+    return Built(packed, found, one_pass=False)
+
+
+def extract_all(
+    tree: Path,
+    sources: list[Source],
+    *,
+    limit: int | None,
+    max_entries: int | None,
+    events: bool = False,
+) -> tuple[Extracted, ...]:
+    """Each source unpacked under its folder in ``tree`` (and, with ``events``, the tree's
+    ``event-filter.html`` of their events.yaml files): the tree the one pass stands for."""
     found: list[Extracted] = []
     for source in sources:
         used = _data_size(tree)
@@ -95,8 +116,12 @@ def build(
                     raw, tree / source.folder, limit=limit, used=used, max_entries=max_entries
                 )
             )
-    packed = packing.pack(tree, destination, partial=partial, limit=limit)
-    return Built(packed, tuple(found), one_pass=False)
+    if events:
+        rows: list[event_filter.Row] = []
+        for folder in dict.fromkeys(source.folder for source in sources):
+            rows += event_filter.tree_rows(tree / folder)
+        (tree / event_filter.PAGE).write_text(event_filter.render_rows(rows), encoding="utf-8")
+    return tuple(found)
 
 
 def pack_streams(
@@ -108,6 +133,7 @@ def pack_streams(
     limit: int | None,
     max_entries: int | None,
     index_path: Path | None = None,
+    events: bool = False,
 ) -> tuple[packing.Packed, tuple[Extracted, ...]]:
     """The one pass; Clash (and nothing at ``destination`` or ``partial``) when a stream
     replaces what it wrote. The index is written to ``index_path`` as it goes, if given."""
@@ -115,7 +141,9 @@ def pack_streams(
         if not (tree / source.folder).is_dir():
             raise ValueError(f"no folder {source.folder!r} in the tree for a stream")
     results: list[Extracted] = []
-    entries = _entries(tree, sources, limit=limit, max_entries=max_entries, results=results)
+    entries = _entries(
+        tree, sources, limit=limit, max_entries=max_entries, results=results, events=events
+    )
     if index_path is None:
         packed = packing.write_archive(entries, destination, partial=partial, limit=limit, top=TOP)
         return packed, tuple(results)
@@ -183,6 +211,7 @@ def _entries(
     limit: int | None,
     max_entries: int | None,
     results: list[Extracted],
+    events: bool = False,
 ) -> Iterator[Entry]:
     used = 0
     for entry in packing.tree_entries(tree):
@@ -190,11 +219,21 @@ def _entries(
             used += entry.info.size
         yield entry
     modes = _Modes()
+    rows: list[event_filter.Row] | None = [] if events else None
     for source in sources:
         rules = Rules(limit=limit, used=used)
         results.append(rules.result)
-        yield from _stream_entries(tree, source, rules, modes, max_entries=max_entries)
+        yield from _stream_entries(tree, source, rules, modes, max_entries=max_entries, rows=rows)
         used += rules.result.bytes
+    if rows is not None:
+        # Last, once every stream has gone by; extraction's page sits at the tree's root.
+        page = event_filter.render_rows(rows).encode("utf-8")
+        info = tarfile.TarInfo(event_filter.PAGE)
+        info.type = tarfile.REGTYPE
+        info.mode = modes.file
+        info.mtime = int(time.time())
+        info.size = len(page)
+        yield Entry(event_filter.PAGE, info, lambda: io.BytesIO(page))
 
 
 class _Modes:
@@ -210,7 +249,13 @@ class _Modes:
 
 
 def _stream_entries(
-    tree: Path, source: Source, rules: Rules, modes: _Modes, *, max_entries: int | None
+    tree: Path,
+    source: Source,
+    rules: Rules,
+    modes: _Modes,
+    *,
+    max_entries: int | None,
+    rows: list[event_filter.Row] | None = None,
 ) -> Iterator[Entry]:
     written = _Written.of(tree / source.folder)
     with source.tar.open("rb") as raw:
@@ -234,7 +279,12 @@ def _stream_entries(
                 yield _directory(name, modes)
             elif member.kind == "file":
                 written.files.add(hash(relative))
-                yield _file(name, member, reader, modes)
+                if rows is not None and _holds_events(relative, member):
+                    data = b"".join(reader.chunks())
+                    yield _file(name, member, reader, modes, data=data)
+                    rows += event_filter.rows_of(data, name)
+                else:
+                    yield _file(name, member, reader, modes)
             else:
                 written.links.add(relative)
                 yield _symlink(name, member, modes)
@@ -258,13 +308,23 @@ def _symlink(name: str, member: Member, modes: _Modes) -> Entry:
     return Entry(name, info)
 
 
-def _file(name: str, member: Member, reader: TarReader, modes: _Modes) -> Entry:
+def _file(
+    name: str, member: Member, reader: TarReader, modes: _Modes, *, data: bytes | None = None
+) -> Entry:
     info = tarfile.TarInfo(name)
     info.type = tarfile.REGTYPE
     info.mode = modes.file
     info.mtime = member.mtime or modes.now
     info.size = member.size
+    if data is not None:
+        return Entry(name, info, lambda: io.BytesIO(data))
     return Entry(name, info, lambda: cast(IO[bytes], _Data(reader.chunks())))
+
+
+def _holds_events(relative: str, member: Member) -> bool:
+    return (
+        relative.rsplit("/", 1)[-1] == "events.yaml" and member.size <= event_filter.MAX_EVENTS_FILE
+    )
 
 
 class _Data(io.RawIOBase):

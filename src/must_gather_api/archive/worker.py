@@ -49,6 +49,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     operation = request["operation"]
     if operation == "one-pass":
         return _one_pass(request)
+    if operation == "pack":
+        return _pack(request)
     with _open(request) as source:
         if operation == "check":
             try:
@@ -68,16 +70,35 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import index, onepass
+    from must_gather_api.archive import index, onepass, packing, raw_copies
 
+    tree = Path(request["tree"])
+    sources = [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]]
+    events = bool(request.get("events"))
+    own = request.get("own_archive")
+    if own:
+        # An image that packs its own archive: that archive is served as it is, found in
+        # the tree as before, so the copies are unpacked there and nothing is packed.
+        in_tree = 1 if packing.find_packed_archive(tree, own) is not None else 0
+        tars = [source.tar for source in sources]
+        if in_tree + raw_copies.files_named(tars, own, max_entries=request.get("max_entries")) == 1:
+            found = onepass.extract_all(
+                tree,
+                sources,
+                limit=request.get("limit"),
+                max_entries=request.get("max_entries"),
+                events=events,
+            )
+            return {"unpacked": True, "extracted": [each.as_json() for each in found]}
     built = onepass.build(
-        Path(request["tree"]),
-        [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]],
+        tree,
+        sources,
         Path(request["destination"]),
         partial=Path(request["partial"]),
         limit=request.get("limit"),
         max_entries=request.get("max_entries"),
         index_path=Path(request["index"]),
+        events=events,
     )
     if built.packed.index is not None:  # the fallback's: packing keeps it in memory
         index.save(built.packed.index, Path(request["index"]))
@@ -88,6 +109,20 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
         "extracted": [found.as_json() for found in built.extracted],
         "one_pass": built.one_pass,
     }
+
+
+def _pack(request: dict[str, Any]) -> dict[str, Any]:
+    from must_gather_api.archive import index, packing
+
+    packed = packing.pack(
+        Path(request["tree"]),
+        Path(request["destination"]),
+        partial=Path(request["partial"]),
+        limit=request.get("limit"),
+    )
+    if request.get("index") and packed.index is not None:
+        index.save(packed.index, Path(request["index"]))
+    return {"size": packed.size, "sha256": packed.sha256, "entries": packed.entries}
 
 
 def _reply(request: dict[str, Any]) -> dict[str, Any]:
