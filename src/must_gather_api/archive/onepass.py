@@ -34,7 +34,7 @@ from typing import IO, cast
 
 from must_gather_api.archive import event_filter, packing, unpacking
 from must_gather_api.archive.index_spool import SpooledIndex
-from must_gather_api.archive.members import Extracted, Rules
+from must_gather_api.archive.members import Extracted, Rules, clean_name
 from must_gather_api.archive.tarstream import Member, TarReader
 from must_gather_api.archive.transforming import Entry
 
@@ -76,6 +76,8 @@ def build(
     then None); the fallback's index is in ``Packed.index``, as packing's always is. With
     ``events``, the archive also holds ``event-filter.html`` of the sources' events.yaml
     files, as the executor writes it into an extracted tree."""
+    if events:
+        write_events_page(tree, sources, max_entries=max_entries)
     folders = [source.folder for source in sources]
     if len(set(folders)) == len(folders):  # two streams into one folder merge on disk only
         try:
@@ -87,7 +89,6 @@ def build(
                 limit=limit,
                 max_entries=max_entries,
                 index_path=index_path,
-                events=events,
             )
             return Built(packed, extracted, one_pass=True)
         except Clash:
@@ -133,7 +134,6 @@ def pack_streams(
     limit: int | None,
     max_entries: int | None,
     index_path: Path | None = None,
-    events: bool = False,
 ) -> tuple[packing.Packed, tuple[Extracted, ...]]:
     """The one pass; Clash (and nothing at ``destination`` or ``partial``) when a stream
     replaces what it wrote. The index is written to ``index_path`` as it goes, if given."""
@@ -141,9 +141,7 @@ def pack_streams(
         if not (tree / source.folder).is_dir():
             raise ValueError(f"no folder {source.folder!r} in the tree for a stream")
     results: list[Extracted] = []
-    entries = _entries(
-        tree, sources, limit=limit, max_entries=max_entries, results=results, events=events
-    )
+    entries = _entries(tree, sources, limit=limit, max_entries=max_entries, results=results)
     if index_path is None:
         packed = packing.write_archive(entries, destination, partial=partial, limit=limit, top=TOP)
         return packed, tuple(results)
@@ -211,7 +209,6 @@ def _entries(
     limit: int | None,
     max_entries: int | None,
     results: list[Extracted],
-    events: bool = False,
 ) -> Iterator[Entry]:
     used = 0
     for entry in packing.tree_entries(tree):
@@ -219,21 +216,11 @@ def _entries(
             used += entry.info.size
         yield entry
     modes = _Modes()
-    rows: list[event_filter.Row] | None = [] if events else None
     for source in sources:
         rules = Rules(limit=limit, used=used)
         results.append(rules.result)
-        yield from _stream_entries(tree, source, rules, modes, max_entries=max_entries, rows=rows)
+        yield from _stream_entries(tree, source, rules, modes, max_entries=max_entries)
         used += rules.result.bytes
-    if rows is not None:
-        # Last, once every stream has gone by; extraction's page sits at the tree's root.
-        page = event_filter.render_rows(rows).encode("utf-8")
-        info = tarfile.TarInfo(event_filter.PAGE)
-        info.type = tarfile.REGTYPE
-        info.mode = modes.file
-        info.mtime = int(time.time())
-        info.size = len(page)
-        yield Entry(event_filter.PAGE, info, lambda: io.BytesIO(page))
 
 
 class _Modes:
@@ -255,7 +242,6 @@ def _stream_entries(
     modes: _Modes,
     *,
     max_entries: int | None,
-    rows: list[event_filter.Row] | None = None,
 ) -> Iterator[Entry]:
     written = _Written.of(tree / source.folder)
     with source.tar.open("rb") as raw:
@@ -279,12 +265,7 @@ def _stream_entries(
                 yield _directory(name, modes)
             elif member.kind == "file":
                 written.files.add(hash(relative))
-                if rows is not None and _holds_events(relative, member):
-                    data = b"".join(reader.chunks())
-                    yield _file(name, member, reader, modes, data=data)
-                    rows += event_filter.rows_of(data, name)
-                else:
-                    yield _file(name, member, reader, modes)
+                yield _file(name, member, reader, modes)
             else:
                 written.links.add(relative)
                 yield _symlink(name, member, modes)
@@ -308,23 +289,47 @@ def _symlink(name: str, member: Member, modes: _Modes) -> Entry:
     return Entry(name, info)
 
 
-def _file(
-    name: str, member: Member, reader: TarReader, modes: _Modes, *, data: bytes | None = None
-) -> Entry:
+def _file(name: str, member: Member, reader: TarReader, modes: _Modes) -> Entry:
     info = tarfile.TarInfo(name)
     info.type = tarfile.REGTYPE
     info.mode = modes.file
     info.mtime = member.mtime or modes.now
     info.size = member.size
-    if data is not None:
-        return Entry(name, info, lambda: io.BytesIO(data))
     return Entry(name, info, lambda: cast(IO[bytes], _Data(reader.chunks())))
 
 
-def _holds_events(relative: str, member: Member) -> bool:
-    return (
-        relative.rsplit("/", 1)[-1] == "events.yaml" and member.size <= event_filter.MAX_EVENTS_FILE
-    )
+def write_events_page(tree: Path, sources: list[Source], *, max_entries: int | None) -> None:
+    """``event-filter.html`` in ``tree``, of the events.yaml files of the sources, read
+    ahead of the pass (their headers, and only those files' data), so the page sits at the
+    tree's root where the executor puts it, among the archive's first members."""
+    rows: list[event_filter.Row] = []
+    for source in sources:
+        rows += _stream_rows(source, max_entries=max_entries)
+    (tree / event_filter.PAGE).write_text(event_filter.render_rows(rows), encoding="utf-8")
+
+
+def _stream_rows(source: Source, *, max_entries: int | None) -> list[event_filter.Row]:
+    """The rows of every events.yaml the stream holds as a file extraction would keep (a
+    member under a symlink it sent is not)."""
+    rows: list[event_filter.Row] = []
+    links: set[str] = set()
+    with source.tar.open("rb") as raw:
+        reader = TarReader(raw, max_entries=max_entries)
+        for member in reader:
+            relative = clean_name(member.name)
+            if relative is None:
+                continue
+            if member.kind == "symlink":
+                links.add(relative)
+            if member.kind != "file" or relative.rsplit("/", 1)[-1] != "events.yaml":
+                continue
+            if member.size > event_filter.MAX_EVENTS_FILE:
+                continue
+            if any(parent in links for parent in _parents(relative)):
+                continue
+            data = b"".join(reader.chunks())
+            rows += event_filter.rows_of(data, f"{source.folder}/{relative}")
+    return rows
 
 
 class _Data(io.RawIOBase):
