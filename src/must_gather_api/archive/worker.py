@@ -14,11 +14,15 @@ import json
 import os
 import resource
 import sys
+import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from must_gather_api.archive import unpacking
+from must_gather_api.archive.index import ArchiveIndex
 from must_gather_api.archive.packing import ArchiveTooLarge
+from must_gather_api.archive.seekable import Checkpoint
 from must_gather_api.archive.tarstream import TarError, TooManyEntries
 from must_gather_api.lifetimes import die_with_parent
 
@@ -112,17 +116,45 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pack(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import index, packing
+    from must_gather_api.archive import packing
+    from must_gather_api.archive.index_spool import SpooledIndex
 
-    packed = packing.pack(
-        Path(request["tree"]),
-        Path(request["destination"]),
-        partial=Path(request["partial"]),
-        limit=request.get("limit"),
-    )
-    if request.get("index") and packed.index is not None:
-        index.save(packed.index, Path(request["index"]))
+    tree = Path(request["tree"])
+    destination, partial = Path(request["destination"]), Path(request["partial"])
+    limit = request.get("limit")
+    if request.get("index"):
+        # The index goes to disk as it is written, as the one pass's does: a tree of a
+        # million files would hold it in the worker's capped memory otherwise.
+        with SpooledIndex(Path(request["index"])) as spooled:
+            packed = packing.write_archive(
+                packing.tree_entries(tree),
+                destination,
+                partial=partial,
+                limit=limit,
+                top="must-gather",
+                indexed=spooled,
+            )
+    else:
+        packed = packing.write_archive(
+            packing.tree_entries(tree),
+            destination,
+            partial=partial,
+            limit=limit,
+            top="must-gather",
+            indexed=_Unindexed(),
+        )
     return {"size": packed.size, "sha256": packed.sha256, "entries": packed.entries}
+
+
+class _Unindexed:
+    """No index: an archive only kept (the un-redacted original) is never browsed."""
+
+    def add(self, info: tarfile.TarInfo) -> None:
+        del info
+
+    def build(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex | None:
+        del checkpoints, archive
+        return None
 
 
 def _reply(request: dict[str, Any]) -> dict[str, Any]:
