@@ -4,6 +4,7 @@ the whole tree would, with the same ``event-filter.html``."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import tarfile
 import time
@@ -13,8 +14,13 @@ import pytest
 
 from kubesim.cluster import Cluster
 from must_gather_api.archive import onepass, onepass_job, raw_copies
+from must_gather_api.executors.base import Job
 from must_gather_api.executors.kubernetes import KubernetesExecutor, events_page
-from support.native import FAST, Lines, access_for, job
+from must_gather_api.executors.kubernetes.calls import ClusterCalls
+from must_gather_api.executors.kubernetes.console import Console
+from must_gather_api.executors.kubernetes.namespaces import create_temporary
+from must_gather_api.executors.kubernetes.pods import PodOptions, pod_body
+from support.native import FAST, ORIGIN, Lines, access_for, job, leftovers
 from support.service import make_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -100,3 +106,61 @@ async def test_raw_copies_are_kept_beside_the_tree_and_make_the_whole_archive(
     assert "<h1>Events (0)</h1>" not in served_page  # the image writes events.yaml files
     # Among the first members, where `tar tzf | head` shows it.
     assert names.index("must-gather/event-filter.html") < 10
+
+
+async def left_running(cluster: Cluster, tmp_path: Path, gathering: Job) -> str:
+    """What a process that died mid-gathering leaves: our namespace with a running pod; the
+    pod's name."""
+    access = await access_for(cluster, tmp_path)
+    calls = ClusterCalls(access.api_client(), request_timeout=10, deadline=time.monotonic() + 30)
+    try:
+        place = await create_temporary(
+            calls, gathering.gathering_id, Console(Lines(), tmp_path), instance="default"
+        )
+        command = gathering.options.command
+        options = PodOptions(
+            gathering_id=gathering.gathering_id, command=command.value if command else None
+        )
+        created = await calls.post(
+            f"/api/v1/namespaces/{place.name}/pods", pod_body(ORIGIN, "", options), what="create"
+        )
+    finally:
+        await calls.close()
+    return str(created["metadata"]["name"])
+
+
+@pytest.mark.asyncio
+async def test_a_resumed_gathering_copies_its_pod_again_and_keeps_the_others_copies(
+    kubesim: Cluster, tmp_path: Path
+) -> None:
+    command = "bash -c 'sleep 2 && /usr/bin/gather'"
+    gathering = job(tmp_path, command=command)
+    pod = await left_running(kubesim, tmp_path, gathering)
+    scratch = gathering.work_dir.parent
+    # The earlier process had copied this pod (cut short or not, it is copied again) and
+    # another pod that no longer runs: that one's copy is used as it was recorded.
+    earlier = scratch / f"copy-{pod}-00000001.tar"
+    gone_pod = scratch / "copy-must-gather-gone1-00000002.tar"
+    for path in (earlier, gone_pod):
+        with tarfile.open(path, "w") as tar:
+            info = tarfile.TarInfo("version")
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"old"))
+    raw_copies.record(gone_pod, folder="other-image", pod="must-gather-gone1")
+    raw_copies.record(earlier, folder="image", pod=pod)
+    executor = await raw_executor(kubesim, tmp_path)
+    output = Lines()
+
+    outcome = await executor.recover(gathering, output)
+
+    assert outcome is not None and outcome.succeeded, (outcome, output.text)
+    assert "attaching to pod" in output.text
+    copies = raw_copies.recorded(scratch)
+    assert [copy.pod for copy in copies] == ["must-gather-gone1", pod]
+    assert copies[0].tar == gone_pod
+    assert copies[1].tar != earlier and not earlier.exists()
+    assert [p.name for p in scratch.glob("copy-*.tar")].count(earlier.name) == 0
+    assert len(list(scratch.glob("copy-*.tar"))) == 2
+    with tarfile.open(copies[1].tar) as tar:
+        assert any(name.endswith("version") for name in tar.getnames())
+    assert leftovers(kubesim) == []

@@ -40,8 +40,12 @@ def record(tar: Path, *, folder: str, pod: str) -> None:
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps({"folder": folder, "pod": pod}), encoding="utf-8")
     os.replace(partial, target)
+    # Only those recorded before this one: two processes recording one pod at once (one
+    # outliving its restart) each remove the earlier copy, never both copies.
     for earlier in recorded(tar.parent):
-        if earlier.pod == pod and earlier.tar != tar:
+        if earlier.tar == tar:
+            break
+        if earlier.pod == pod:
             forget(earlier.tar)
 
 

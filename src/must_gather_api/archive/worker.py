@@ -80,6 +80,9 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
     sources = [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]]
     events = bool(request.get("events"))
     own = request.get("own_archive")
+    if own:  # a gathering's: a folder its copy was recorded for is there, even if emptied
+        for source in sources:
+            (tree / source.folder).mkdir(parents=True, exist_ok=True)
     if own:
         # An image that packs its own archive: that archive is served as it is, found in
         # the tree as before, so the copies are unpacked there and nothing is packed.
