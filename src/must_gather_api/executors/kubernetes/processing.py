@@ -4,6 +4,10 @@ to end, then write ``gather.logs`` and copy the data out.
 
 When gather failed or time ran out, whatever the pod wrote is still copied (a failing
 cluster is when the data matters most), and the error is raised afterwards.
+
+The copy is the pod's raw tar stream in a file beside the work directory. With
+``CopyPlan.keep_raw`` (the service) it is recorded there for the archive to be built from
+in one pass (``archive.raw_copies``); otherwise it is unpacked into the work directory.
 """
 
 from __future__ import annotations
