@@ -28,7 +28,7 @@ import stat
 import tarfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
@@ -298,38 +298,52 @@ def _file(name: str, member: Member, reader: TarReader, modes: _Modes) -> Entry:
     return Entry(name, info, lambda: cast(IO[bytes], _Data(reader.chunks())))
 
 
+@dataclass
+class Survey:
+    """What one walk over the sources' headers finds before the pass."""
+
+    named: int = 0  # regular files called the name asked about (an image's own archive)
+    rows: list[event_filter.Row] = field(default_factory=list)  # event-filter.html's
+
+
+def survey(sources: list[Source], *, filename: str, max_entries: int | None) -> Survey:
+    """One walk over each source: the files named ``filename`` in any folder, and the
+    rows of every events.yaml kept as extraction would keep it (not under a symlink the
+    stream sent); only those files' data is read."""
+    found = Survey()
+    for source in sources:
+        links: set[str] = set()
+        with source.tar.open("rb") as raw:
+            reader = TarReader(raw, max_entries=max_entries)
+            for member in reader:
+                relative = clean_name(member.name)
+                if relative is None:
+                    continue
+                if member.kind == "symlink":
+                    links.add(relative)
+                if member.kind != "file":
+                    continue
+                base = relative.rsplit("/", 1)[-1]
+                if base == filename:
+                    found.named += 1
+                if base != "events.yaml" or member.size > event_filter.MAX_EVENTS_FILE:
+                    continue
+                if any(parent in links for parent in _parents(relative)):
+                    continue
+                data = b"".join(reader.chunks())
+                found.rows += event_filter.rows_of(data, f"{source.folder}/{relative}")
+    return found
+
+
 def write_events_page(tree: Path, sources: list[Source], *, max_entries: int | None) -> None:
     """``event-filter.html`` in ``tree``, of the events.yaml files of the sources, read
-    ahead of the pass (their headers, and only those files' data), so the page sits at the
-    tree's root where the executor puts it, among the archive's first members."""
-    rows: list[event_filter.Row] = []
-    for source in sources:
-        rows += _stream_rows(source, max_entries=max_entries)
+    ahead of the pass, so the page sits at the tree's root where the executor puts it,
+    among the archive's first members."""
+    write_page(tree, survey(sources, filename="", max_entries=max_entries).rows)
+
+
+def write_page(tree: Path, rows: list[event_filter.Row]) -> None:
     (tree / event_filter.PAGE).write_text(event_filter.render_rows(rows), encoding="utf-8")
-
-
-def _stream_rows(source: Source, *, max_entries: int | None) -> list[event_filter.Row]:
-    """The rows of every events.yaml the stream holds as a file extraction would keep (a
-    member under a symlink it sent is not)."""
-    rows: list[event_filter.Row] = []
-    links: set[str] = set()
-    with source.tar.open("rb") as raw:
-        reader = TarReader(raw, max_entries=max_entries)
-        for member in reader:
-            relative = clean_name(member.name)
-            if relative is None:
-                continue
-            if member.kind == "symlink":
-                links.add(relative)
-            if member.kind != "file" or relative.rsplit("/", 1)[-1] != "events.yaml":
-                continue
-            if member.size > event_filter.MAX_EVENTS_FILE:
-                continue
-            if any(parent in links for parent in _parents(relative)):
-                continue
-            data = b"".join(reader.chunks())
-            rows += event_filter.rows_of(data, f"{source.folder}/{relative}")
-    return rows
 
 
 class _Data(io.RawIOBase):

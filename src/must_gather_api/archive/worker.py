@@ -74,21 +74,20 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import index, onepass, packing, raw_copies
+    from must_gather_api.archive import index, onepass, packing
 
     tree = Path(request["tree"])
     sources = [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]]
     events = bool(request.get("events"))
     own = request.get("own_archive")
-    if own:  # a gathering's: a folder its copy was recorded for is there, even if emptied
-        for source in sources:
+    if own:  # a gathering's
+        for source in sources:  # its folder is there, even if the tree lost it
             (tree / source.folder).mkdir(parents=True, exist_ok=True)
-    if own:
-        # An image that packs its own archive: that archive is served as it is, found in
-        # the tree as before, so the copies are unpacked there and nothing is packed.
+        surveyed = onepass.survey(sources, filename=own, max_entries=request.get("max_entries"))
         in_tree = 1 if packing.find_packed_archive(tree, own) is not None else 0
-        tars = [source.tar for source in sources]
-        if in_tree + raw_copies.files_named(tars, own, max_entries=request.get("max_entries")) == 1:
+        if in_tree + surveyed.named == 1:
+            # An image that packs its own archive: that archive is served as it is, found
+            # in the tree as before, so the copies are unpacked there and nothing is packed.
             found = onepass.extract_all(
                 tree,
                 sources,
@@ -97,6 +96,9 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
                 events=events,
             )
             return {"unpacked": True, "extracted": [each.as_json() for each in found]}
+        if events:  # written here from the same walk, so build need not walk again
+            onepass.write_page(tree, surveyed.rows)
+            events = False
     built = onepass.build(
         tree,
         sources,
