@@ -77,7 +77,8 @@ def _default_executor(settings: Settings, access: ClusterAccess | ConfigurationE
         # The service still serves what it has; new gatherings end at once, saying why.
         log.warning("gatherings cannot run: %s", access.message)
         return UnconfiguredExecutor(access.message)
-    return KubernetesExecutor(access, settings)
+    # Pods' raw copies are kept and the archive built from them in one pass (finishing).
+    return KubernetesExecutor(access, settings, raw_copies=True)
 
 
 def _default_authenticator(

@@ -28,13 +28,13 @@ import stat
 import tarfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
-from must_gather_api.archive import packing, unpacking
+from must_gather_api.archive import event_filter, packing, unpacking
 from must_gather_api.archive.index_spool import SpooledIndex
-from must_gather_api.archive.members import Extracted, Rules
+from must_gather_api.archive.members import Extracted, Rules, clean_name
 from must_gather_api.archive.tarstream import Member, TarReader
 from must_gather_api.archive.transforming import Entry
 
@@ -67,25 +67,47 @@ def build(
     limit: int | None,
     max_entries: int | None,
     index_path: Path | None = None,
+    events: bool = False,
 ) -> Built:
     """The archive of ``tree`` with each source unpacked under its folder, as ``packing.pack``
     would write it after extraction. ``limit`` bounds the gathered data (unpacking.TooLarge)
     and the archive (packing.ArchiveTooLarge); ``max_entries`` each stream's entries. With
     ``index_path``, the one pass writes the index there as it goes (``Packed.index`` is
-    then None); the fallback's index is in ``Packed.index``, as packing's always is."""
-    try:
-        packed, extracted = pack_streams(
-            tree,
-            sources,
-            destination,
-            partial=partial,
-            limit=limit,
-            max_entries=max_entries,
-            index_path=index_path,
-        )
-        return Built(packed, extracted, one_pass=True)
-    except Clash:
-        pass
+    then None); the fallback's index is in ``Packed.index``, as packing's always is. With
+    ``events``, the archive also holds ``event-filter.html`` of the sources' events.yaml
+    files, as the executor writes it into an extracted tree."""
+    if events:
+        write_events_page(tree, sources, max_entries=max_entries)
+    folders = [source.folder for source in sources]
+    if len(set(folders)) == len(folders):  # two streams into one folder merge on disk only
+        try:
+            packed, extracted = pack_streams(
+                tree,
+                sources,
+                destination,
+                partial=partial,
+                limit=limit,
+                max_entries=max_entries,
+                index_path=index_path,
+            )
+            return Built(packed, extracted, one_pass=True)
+        except Clash:
+            pass
+    found = extract_all(tree, sources, limit=limit, max_entries=max_entries, events=events)
+    packed = packing.pack(tree, destination, partial=partial, limit=limit)
+    return Built(packed, found, one_pass=False)
+
+
+def extract_all(
+    tree: Path,
+    sources: list[Source],
+    *,
+    limit: int | None,
+    max_entries: int | None,
+    events: bool = False,
+) -> tuple[Extracted, ...]:
+    """Each source unpacked under its folder in ``tree`` (and, with ``events``, the tree's
+    ``event-filter.html`` of their events.yaml files): the tree the one pass stands for."""
     found: list[Extracted] = []
     for source in sources:
         used = _data_size(tree)
@@ -95,8 +117,12 @@ def build(
                     raw, tree / source.folder, limit=limit, used=used, max_entries=max_entries
                 )
             )
-    packed = packing.pack(tree, destination, partial=partial, limit=limit)
-    return Built(packed, tuple(found), one_pass=False)
+    if events:
+        rows: list[event_filter.Row] = []
+        for folder in dict.fromkeys(source.folder for source in sources):
+            rows += event_filter.tree_rows(tree / folder)
+        (tree / event_filter.PAGE).write_text(event_filter.render_rows(rows), encoding="utf-8")
+    return tuple(found)
 
 
 def pack_streams(
@@ -210,7 +236,12 @@ class _Modes:
 
 
 def _stream_entries(
-    tree: Path, source: Source, rules: Rules, modes: _Modes, *, max_entries: int | None
+    tree: Path,
+    source: Source,
+    rules: Rules,
+    modes: _Modes,
+    *,
+    max_entries: int | None,
 ) -> Iterator[Entry]:
     written = _Written.of(tree / source.folder)
     with source.tar.open("rb") as raw:
@@ -265,6 +296,54 @@ def _file(name: str, member: Member, reader: TarReader, modes: _Modes) -> Entry:
     info.mtime = member.mtime or modes.now
     info.size = member.size
     return Entry(name, info, lambda: cast(IO[bytes], _Data(reader.chunks())))
+
+
+@dataclass
+class Survey:
+    """What one walk over the sources' headers finds before the pass."""
+
+    named: int = 0  # regular files called the name asked about (an image's own archive)
+    rows: list[event_filter.Row] = field(default_factory=list)  # event-filter.html's
+
+
+def survey(sources: list[Source], *, filename: str, max_entries: int | None) -> Survey:
+    """One walk over each source: the files named ``filename`` in any folder, and the
+    rows of every events.yaml kept as extraction would keep it (not under a symlink the
+    stream sent); only those files' data is read."""
+    found = Survey()
+    for source in sources:
+        links: set[str] = set()
+        with source.tar.open("rb") as raw:
+            reader = TarReader(raw, max_entries=max_entries)
+            for member in reader:
+                relative = clean_name(member.name)
+                if relative is None:
+                    continue
+                if member.kind == "symlink":
+                    links.add(relative)
+                if member.kind != "file":
+                    continue
+                base = relative.rsplit("/", 1)[-1]
+                if base == filename:
+                    found.named += 1
+                if base != "events.yaml" or member.size > event_filter.MAX_EVENTS_FILE:
+                    continue
+                if any(parent in links for parent in _parents(relative)):
+                    continue
+                data = b"".join(reader.chunks())
+                found.rows += event_filter.rows_of(data, f"{source.folder}/{relative}")
+    return found
+
+
+def write_events_page(tree: Path, sources: list[Source], *, max_entries: int | None) -> None:
+    """``event-filter.html`` in ``tree``, of the events.yaml files of the sources, read
+    ahead of the pass, so the page sits at the tree's root where the executor puts it,
+    among the archive's first members."""
+    write_page(tree, survey(sources, filename="", max_entries=max_entries).rows)
+
+
+def write_page(tree: Path, rows: list[event_filter.Row]) -> None:
+    (tree / event_filter.PAGE).write_text(event_filter.render_rows(rows), encoding="utf-8")
 
 
 class _Data(io.RawIOBase):

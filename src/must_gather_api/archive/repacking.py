@@ -12,6 +12,7 @@ dropped. All functions here block: call them off the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import tarfile
@@ -19,13 +20,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
+
+from isal import igzip, isal_zlib
 
 from must_gather_api.archive.index import IndexUnreadable, clean_name
 from must_gather_api.archive.packing import Packed, write_archive
 from must_gather_api.archive.transforming import SPOOL_BYTES, Entry, MemberTransform
 
 _WANTED_MAX = 32 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)  # its stub types it as an instance
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,28 @@ def _entries(source: Path, top: str, spool_dir: Path) -> Iterator[Entry]:
 
 def _members(source: Path) -> Iterator[tuple[tarfile.TarInfo, str, tarfile.TarFile]]:
     try:
-        with tarfile.open(source, mode="r|*") as tar:
+        with _opened(source) as tar:
             for member in tar:
                 name = clean_name(member.name)
                 if name is not None and (member.isreg() or member.isdir() or member.issym()):
                     yield member, name, tar
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except (tarfile.TarError, EOFError, OSError, _INFLATE_ERROR) as e:
         raise IndexUnreadable(f"not a readable tar archive: {type(e).__name__}") from e
+
+
+@contextlib.contextmanager
+def _opened(source: Path) -> Iterator[tarfile.TarFile]:
+    """The archive as a stream. tarfile's own stream mode ends a gzip file at its first
+    member, and the service's archives are many gzip members (``seekable``): gzip is read
+    by a reader that goes on through them all."""
+    with source.open("rb") as file:
+        magic = file.read(2)
+    if magic != _GZIP_MAGIC:
+        with _opened(source) as tar:
+            yield tar
+        return
+    with igzip.open(source, "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[no-untyped-call]
+        yield tar
 
 
 def _directory() -> tarfile.TarInfo:

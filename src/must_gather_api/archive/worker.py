@@ -14,11 +14,15 @@ import json
 import os
 import resource
 import sys
+import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from must_gather_api.archive import unpacking
+from must_gather_api.archive.index import ArchiveIndex
 from must_gather_api.archive.packing import ArchiveTooLarge
+from must_gather_api.archive.seekable import Checkpoint
 from must_gather_api.archive.tarstream import TarError, TooManyEntries
 from must_gather_api.lifetimes import die_with_parent
 
@@ -49,6 +53,8 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     operation = request["operation"]
     if operation == "one-pass":
         return _one_pass(request)
+    if operation == "pack":
+        return _pack(request)
     with _open(request) as source:
         if operation == "check":
             try:
@@ -68,16 +74,40 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import index, onepass
+    from must_gather_api.archive import index, onepass, packing
 
+    tree = Path(request["tree"])
+    sources = [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]]
+    events = bool(request.get("events"))
+    own = request.get("own_archive")
+    if own:  # a gathering's
+        for source in sources:  # its folder is there, even if the tree lost it
+            (tree / source.folder).mkdir(parents=True, exist_ok=True)
+        surveyed = onepass.survey(sources, filename=own, max_entries=request.get("max_entries"))
+        in_tree = 1 if packing.find_packed_archive(tree, own) is not None else 0
+        if in_tree + surveyed.named == 1:
+            # An image that packs its own archive: that archive is served as it is, found
+            # in the tree as before, so the copies are unpacked there and nothing is packed.
+            found = onepass.extract_all(
+                tree,
+                sources,
+                limit=request.get("limit"),
+                max_entries=request.get("max_entries"),
+                events=events,
+            )
+            return {"unpacked": True, "extracted": [each.as_json() for each in found]}
+        if events:  # written here from the same walk, so build need not walk again
+            onepass.write_page(tree, surveyed.rows)
+            events = False
     built = onepass.build(
-        Path(request["tree"]),
-        [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]],
+        tree,
+        sources,
         Path(request["destination"]),
         partial=Path(request["partial"]),
         limit=request.get("limit"),
         max_entries=request.get("max_entries"),
         index_path=Path(request["index"]),
+        events=events,
     )
     if built.packed.index is not None:  # the fallback's: packing keeps it in memory
         index.save(built.packed.index, Path(request["index"]))
@@ -88,6 +118,48 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
         "extracted": [found.as_json() for found in built.extracted],
         "one_pass": built.one_pass,
     }
+
+
+def _pack(request: dict[str, Any]) -> dict[str, Any]:
+    from must_gather_api.archive import packing
+    from must_gather_api.archive.index_spool import SpooledIndex
+
+    tree = Path(request["tree"])
+    destination, partial = Path(request["destination"]), Path(request["partial"])
+    limit = request.get("limit")
+    if request.get("index"):
+        # The index goes to disk as it is written, as the one pass's does: a tree of a
+        # million files would hold it in the worker's capped memory otherwise.
+        with SpooledIndex(Path(request["index"])) as spooled:
+            packed = packing.write_archive(
+                packing.tree_entries(tree),
+                destination,
+                partial=partial,
+                limit=limit,
+                top="must-gather",
+                indexed=spooled,
+            )
+    else:
+        packed = packing.write_archive(
+            packing.tree_entries(tree),
+            destination,
+            partial=partial,
+            limit=limit,
+            top="must-gather",
+            indexed=_Unindexed(),
+        )
+    return {"size": packed.size, "sha256": packed.sha256, "entries": packed.entries}
+
+
+class _Unindexed:
+    """No index: an archive only kept (the un-redacted original) is never browsed."""
+
+    def add(self, info: tarfile.TarInfo) -> None:
+        del info
+
+    def build(self, checkpoints: Iterable[Checkpoint], archive: Path) -> ArchiveIndex | None:
+        del checkpoints, archive
+        return None
 
 
 def _reply(request: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from must_gather_api.archive import packing
+from must_gather_api.archive import packing, raw_copies
 from must_gather_api.cores import records
 from must_gather_api.cores.service import Cores, Listing
 from must_gather_api.errors import MustGatherError, NodeUnavailable
@@ -50,13 +50,22 @@ class _Plan:
 
 
 def _used_bytes(tree: Path) -> int:
-    """What the gathering holds already, uncompressed: more than it will take packed."""
-    total = 0
+    """What the gathering holds already, uncompressed: more than it will take packed. The
+    pods' raw copies (kept beside the tree until the archive is built) count whole."""
+    total = raw_copies.kept_bytes(tree.parent)
     for directory, _dirs, files in os.walk(tree):
         for name in files:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(directory, name)).st_size + _PER_FILE
     return total
+
+
+def _packed_its_own(tree: Path, filename: str) -> bool:
+    """Whether an image packed its own archive: in the tree, or in the raw copies kept
+    beside it (their headers only are read)."""
+    found = 1 if packing.find_packed_archive(tree, filename) is not None else 0
+    copies = [copy.tar for copy in raw_copies.recorded(tree.parent)]
+    return found + raw_copies.files_named(copies, filename, max_entries=None) == 1
 
 
 def _key(core: dict[str, Any]) -> Key:
@@ -134,8 +143,8 @@ class CoreCollector:
 
     async def collect(self, work_dir: Path, mode: str, output: Output) -> None:
         deadline = time.monotonic() + self._copy_time.total_seconds()
-        own = await asyncio.to_thread(packing.find_packed_archive, work_dir, self._archive_filename)
-        if own is not None:
+        own = await asyncio.to_thread(_packed_its_own, work_dir, self._archive_filename)
+        if own:
             output.line(
                 f"{_PREFIX}none added: the image packed its own {self._archive_filename}, "
                 "which is served as it is; read the cores with /apiv1/cores"

@@ -1,12 +1,13 @@
 """The interface between the runner and whatever carries a gathering out.
 
 The runner owns the record, the queue, the time limit, the output log and the
-archive; an executor only gathers: it writes the gathered tree into ``job.work_dir``,
-prints progress to ``output``, and returns an ``Outcome``: data saying what went wrong
-(each ``Failure`` with its ``FailureKind``), what was still gathered and what was left
-in the cluster. It is cancelled (an ``asyncio.CancelledError`` raised inside ``run``) on
-timeout, on DELETE and at shutdown, and must clean up what it created in the cluster
-before it re-raises.
+archive; an executor only gathers: it writes the gathered tree into ``job.work_dir``
+(or, the native executor as the service builds it, pods' raw copies recorded beside it:
+``archive.raw_copies``, which finishing builds the archive from), prints progress to
+``output``, and returns an ``Outcome``: data saying what went wrong (each ``Failure`` with
+its ``FailureKind``), what was still gathered and what was left in the cluster. It is
+cancelled (an ``asyncio.CancelledError`` raised inside ``run``) on timeout, on DELETE and
+at shutdown, and must clean up what it created in the cluster before it re-raises.
 """
 
 from __future__ import annotations

@@ -10,13 +10,24 @@ import asyncio
 import errno
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from must_gather_api.archive import background, index, packing, vetting
+from must_gather_api.archive import (
+    background,
+    index,
+    isolated,
+    onepass_job,
+    packing,
+    raw_copies,
+    vetting,
+)
 from must_gather_api.archive.naming import archive_name
+from must_gather_api.archive.onepass import Source
 from must_gather_api.errors import FailureKind
 from must_gather_api.executors.base import Failure, Outcome
+from must_gather_api.executors.kubernetes.console import status_line
 from must_gather_api.gatherings import redacting, summaries
 from must_gather_api.gatherings.layout import Layout
 from must_gather_api.gatherings.outputs import OutputLog
@@ -28,6 +39,8 @@ from must_gather_api.redaction import DEFAULT_CONFIG, RedactionConfig, Redaction
 log = logging.getLogger(__name__)
 
 NO_DATA = "the gathering produced no data"
+# A backstop, not a budget: the archive worker's deadline (and CPU cap) for one archive.
+PACKING_SECONDS = 4 * 3600.0
 
 
 def _has_data(tree: Path) -> bool:
@@ -44,6 +57,7 @@ class Redaction:
 class Made:
     packed: packing.Packed
     report: RedactionReport | None = None
+    indexed: bool = False  # its index is already saved beside it
 
 
 async def _make_archive(
@@ -57,24 +71,109 @@ async def _make_archive(
     redaction: Redaction | None,
 ) -> Made | None:
     tree = layout.work_dir(gathering_id)
-    if not await asyncio.to_thread(_has_data, tree):
+    copies = await asyncio.to_thread(raw_copies.recorded, layout.directory(gathering_id))
+    if not copies and not await asyncio.to_thread(_has_data, tree):
         return None
+    deadline = time.monotonic() + PACKING_SECONDS
+    made: Made | None = None
+    if copies:
+        made = await _one_pass(
+            layout,
+            gathering_id,
+            copies,
+            output,
+            filename=filename,
+            limit=limit,
+            max_entries=max_entries,
+            redaction=redaction,
+            deadline=deadline,
+        )
+    if made is None:  # no raw copies, or they held the image's own archive
+        made = await _from_tree(
+            layout, gathering_id, output, filename, limit, max_entries, redaction, deadline
+        )
+    if not made.indexed:
+        await background.run(_write_index, layout, gathering_id, made.packed)
+    return made
+
+
+async def _one_pass(
+    layout: Layout,
+    gathering_id: int,
+    copies: list[raw_copies.RawCopy],
+    output: OutputLog,
+    *,
+    filename: str,
+    limit: int | None,
+    max_entries: int | None,
+    redaction: Redaction | None,
+    deadline: float,
+) -> Made | None:
+    """The archive straight from the pods' raw copies and the small tree of the service's
+    own files (redacted from that archive when asked); None when the copies held the
+    image's own archive, then unpacked into the tree to be served from there."""
+    target = layout.original_archive(gathering_id) if redaction else layout.archive(gathering_id)
+    built = await onepass_job.build_gathering(
+        layout.work_dir(gathering_id),
+        [Source(copy.tar, copy.folder) for copy in copies],
+        target,
+        partial=layout.partial_archive(gathering_id),
+        index_path=layout.archive_index(gathering_id),
+        limit=limit,
+        max_entries=max_entries,
+        deadline=deadline,
+        own_archive=filename,
+    )
+    for copy, extracted in zip(copies, built.extracted, strict=True):
+        output.line(status_line(f"downloaded {extracted.summary()}", source=copy.pod))
+    if isinstance(built, onepass_job.Unpacked):
+        return None
+    if redaction is None:
+        return Made(built.packed, indexed=True)
+    # The index described the un-redacted archive; the redacted one gets its own.
+    await asyncio.to_thread(layout.archive_index(gathering_id).unlink, missing_ok=True)
+    original = layout.original_archive(gathering_id)
+    try:
+        return await _redacted(layout, gathering_id, original, redaction, limit=limit)
+    finally:
+        if not redaction.keep_original:
+            await asyncio.to_thread(original.unlink, missing_ok=True)
+
+
+async def _from_tree(
+    layout: Layout,
+    gathering_id: int,
+    output: OutputLog,
+    filename: str,
+    limit: int | None,
+    max_entries: int | None,
+    redaction: Redaction | None,
+    deadline: float,
+) -> Made:
+    """The archive of the work tree: the image's own one, or the tree packed (in the archive
+    worker, as the one pass is), or redacted."""
+    tree = layout.work_dir(gathering_id)
     destination = layout.archive(gathering_id)
     partial = layout.partial_archive(gathering_id)
     own = await background.run(packing.find_packed_archive, tree, filename)
     if own is not None:
-        made = await _served_own(layout, gathering_id, own, output, limit, max_entries, redaction)
-    elif redaction is None:
-        made = Made(
-            await background.run(packing.pack, tree, destination, partial=partial, limit=limit)
+        return await _served_own(layout, gathering_id, own, output, limit, max_entries, redaction)
+    if redaction is None:
+        packed = await onepass_job.pack(
+            tree,
+            destination,
+            partial=partial,
+            index_path=layout.archive_index(gathering_id),
+            limit=limit,
+            deadline=deadline,
         )
-    else:
-        if redaction.keep_original:
-            original = layout.original_archive(gathering_id)
-            await background.run(packing.pack, tree, original, partial=partial, limit=limit)
-        made = await _redacted(layout, gathering_id, tree, redaction, limit=limit)
-    await background.run(_write_index, layout, gathering_id, made.packed)
-    return made
+        return Made(packed, indexed=True)
+    if redaction.keep_original:
+        original = layout.original_archive(gathering_id)
+        await onepass_job.pack(
+            tree, original, partial=partial, index_path=None, limit=limit, deadline=deadline
+        )
+    return await _redacted(layout, gathering_id, tree, redaction, limit=limit)
 
 
 async def _served_own(
@@ -143,6 +242,15 @@ def _disk_error(error: OSError) -> str:
     return f"the archive could not be written: {error.strerror or error}"
 
 
+def _worker_error(error: isolated.WorkerFailed) -> str:
+    """The archive worker's failure in the words ``_disk_error`` uses for the same thing."""
+    if error.kind == "disk":
+        if error.message == os.strerror(errno.ENOSPC):
+            return "the archive could not be written: no space left on the data volume"
+        return f"the archive could not be written: {error.message}"
+    return f"the archive could not be built: {error.message}"
+
+
 async def _analyze(layout: Layout, gathering_id: int, output: OutputLog) -> None:
     """Findings over the new archive, stored beside it; a failure here fails nothing else
     (the summary is then computed when first asked for)."""
@@ -205,6 +313,9 @@ async def finish(
     except OSError as e:
         log.warning("gathering %d: %s", gathering.id, e)
         outcome = _unless_failed(outcome, Failure(FailureKind.STORAGE, _disk_error(e)))
+    except isolated.WorkerFailed as e:
+        log.warning("gathering %d: the archive worker failed (%s): %s", gathering.id, e.kind, e)
+        outcome = _unless_failed(outcome, Failure(FailureKind.STORAGE, _worker_error(e)))
     finally:
         await background.run(layout.remove_work, gathering.id)
     packed = made.packed if made else None

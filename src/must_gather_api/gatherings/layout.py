@@ -10,7 +10,8 @@
     <data_dir>/gatherings/<id>/repack/         an image's unsafe archive, while re-packed
     <data_dir>/gatherings/<id>/redaction-report.yaml  what redaction replaced (admins only)
     <data_dir>/gatherings/<id>/archive.original  the un-redacted archive, when kept
-    <data_dir>/gatherings/<id>/copy-<pod>-<random>.tar  a pod's output while it is copied
+    <data_dir>/gatherings/<id>/copy-<pod>-<random>.tar  a pod's output: while it is copied,
+                                               and, recorded (``.source``), until it is packed
 
 Paths are derived from the id and never stored or shown, so no response can reveal
 the filesystem and a record cannot point outside DATA_DIR.
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The executor's name for a pod's output while it is copied (one per copy, in the
-# gathering's directory beside work/).
-SCRATCH_COPIES = "copy-*.tar"
+# gathering's directory beside work/), and for its record (archive.raw_copies).
+SCRATCH_COPIES = "copy-*.tar*"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class Layout:
         shutil.rmtree(self.directory(gathering_id), ignore_errors=True)
 
     def remove_work(self, gathering_id: int) -> None:
-        """The gathered tree, and the scratch copies of pods' output: a process killed
-        while copying leaves its own behind, which the one that resumes never reuses."""
+        """The gathered tree, and the copies of pods' output: the raw copies the archive was
+        built from, and any a process killed while copying left behind unrecorded."""
         shutil.rmtree(self.work_dir(gathering_id), ignore_errors=True)
         for scratch in self.directory(gathering_id).glob(SCRATCH_COPIES):
             scratch.unlink(missing_ok=True)

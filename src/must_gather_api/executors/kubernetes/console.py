@@ -30,6 +30,11 @@ def _go_fraction(nanoseconds: int, *, keep: bool = False) -> str:
     return f".{digits}" if digits else (".0" if keep else "")
 
 
+def status_line(text: str, *, source: str = "must-gather") -> str:
+    """A status line as oc prints it: the source padded, ``OUT``, the time."""
+    return f"[{source:<{_PREFIX_WIDTH}}] OUT {now_rfc3339nano()} {text}"
+
+
 def now_rfc3339nano() -> str:
     """``time.Now().UTC().Format(time.RFC3339Nano)``, as oc stamps its status lines."""
     wall = time.time_ns()
@@ -84,7 +89,7 @@ class Console:
 
     def out(self, text: str, *, source: str = "must-gather") -> None:
         """A status line, from oc itself or about one pod."""
-        line = f"[{source:<{_PREFIX_WIDTH}}] OUT {now_rfc3339nano()} {text}"
+        line = status_line(text, source=source)
         self._output.line(line)
         self._log(line)
 

@@ -90,8 +90,18 @@ class _Gathered:
 
 class KubernetesExecutor:
     def __init__(
-        self, access: ClusterAccess, settings: Settings, *, timings: Timings | None = None
+        self,
+        access: ClusterAccess,
+        settings: Settings,
+        *,
+        timings: Timings | None = None,
+        raw_copies: bool = False,
     ) -> None:
+        """With ``raw_copies`` (the service's way), each pod's raw tar copy is kept beside
+        the work directory (``archive.raw_copies``) for the archive to be built from in one
+        pass, and neither it nor ``event-filter.html`` goes into the tree; without, the work
+        directory holds the whole tree, as ``oc adm must-gather`` leaves it."""
+        self._raw_copies = raw_copies
         self._access = access
         self._settings = settings
         self._timings = timings or Timings()
@@ -330,7 +340,8 @@ class KubernetesExecutor:
 
     async def _conclude(self, run: _Run, gathered: _Gathered) -> Outcome:
         job, console = run.job, run.console
-        await asyncio.to_thread(events_page.write_page, job.work_dir)
+        if not self._raw_copies:  # otherwise the one pass writes it, from the raw copies
+            await asyncio.to_thread(events_page.write_page, job.work_dir)
         if not gathered.before_pods:
             await asyncio.to_thread(console.stamp)
         outcome = Outcome(failures=gathered.failures)
@@ -430,6 +441,7 @@ class KubernetesExecutor:
                 deadline=calls.deadline + self._margin,
                 limit=self._limit,
                 max_entries=self._settings.max_archive_entries or None,
+                keep_raw=self._raw_copies,
             ),
             poll_interval=self._timings.poll_interval,
             delete_pods=delete_pods,

@@ -4,6 +4,10 @@ to end, then write ``gather.logs`` and copy the data out.
 
 When gather failed or time ran out, whatever the pod wrote is still copied (a failing
 cluster is when the data matters most), and the error is raised afterwards.
+
+The copy is the pod's raw tar stream in a file beside the work directory. With
+``CopyPlan.keep_raw`` (the service) it is recorded there for the archive to be built from
+in one pass (``archive.raw_copies``); otherwise it is unpacked into the work directory.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from must_gather_api.archive import raw_copies
 from must_gather_api.executors.base import HandOver
 from must_gather_api.executors.kubernetes import copying, extracting, local_layout, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
@@ -26,6 +31,7 @@ from must_gather_api.executors.kubernetes.errors import (
     GatherError,
     GatherFailed,
     GatherTimedOut,
+    TooLarge,
 )
 from must_gather_api.executors.kubernetes.pods import GATHER, PodOptions, image_folder, pod_body
 
@@ -52,6 +58,9 @@ class CopyPlan:
     limit: int | None
     max_entries: int | None = None
     claimed: set[Path] = field(default_factory=set)  # destinations taken by this gathering's pods
+    # Keep each pod's raw copy for the one-pass packer (``archive.raw_copies``) rather than
+    # unpack it into the work directory.
+    keep_raw: bool = False
 
 
 class PodProcessor:
@@ -161,6 +170,7 @@ class PodProcessor:
         # A name of its own: whatever else copies this pod (an earlier process that has not
         # ended yet) never writes into or removes this copy.
         scratch = self.copying.scratch_dir / f"copy-{name}-{secrets.token_hex(4)}.tar"
+        kept = False
         try:
             try:
                 attempts = await copying.copy_tree(
@@ -178,6 +188,11 @@ class PodProcessor:
                 self.console.out(
                     f"the copy stream was cut; completed in {attempts} attempts", source=name
                 )
+            if self.copying.keep_raw:
+                folder = destination.relative_to(self.copying.work_dir).as_posix()
+                await self._keep(scratch, name, folder)
+                kept = True
+                return
             used = await asyncio.to_thread(extracting.data_size, self.copying.work_dir)
             extracted = await extracting.extract(
                 scratch,
@@ -188,8 +203,25 @@ class PodProcessor:
                 deadline=self.copying.deadline,
             )
         finally:
-            await asyncio.to_thread(scratch.unlink, missing_ok=True)
+            if not kept:
+                await asyncio.to_thread(scratch.unlink, missing_ok=True)
         self.console.out(f"downloaded {extracted.summary()}", source=name)
+
+    async def _keep(self, scratch: Path, name: str, folder: str) -> None:
+        """Records ``scratch`` for the one pass, when it fits the budget: the tree's bytes
+        and every raw copy kept so far (TooLarge, and the copy dropped, when it does not).
+        Its counts are printed when the archive is built from it."""
+        limit = self.copying.limit
+        if limit is not None:
+            used = await asyncio.to_thread(
+                _raw_used, self.copying.work_dir, self.copying.scratch_dir, name
+            )
+            size = (await asyncio.to_thread(scratch.stat)).st_size
+            if used + size > limit:
+                raise TooLarge(
+                    f"the gathered data is larger than MAX_ARCHIVE_BYTES ({limit} bytes)"
+                )
+        await asyncio.to_thread(raw_copies.record, scratch, folder=folder, pod=name)
 
     async def _gather_logs(self, calls: ClusterCalls, name: str, target: Path) -> None:
         """The whole gather log with timestamps, streamed to ``target``."""
@@ -222,6 +254,16 @@ class PodProcessor:
                 )
             )
             self.console.out(f"pod/{name} deleted", source=name)
+
+
+def _raw_used(work_dir: Path, scratch_dir: Path, pod: str) -> int:
+    """Blocking: the bytes kept so far, but for an earlier copy of ``pod`` (which goes)."""
+    earlier = sum(
+        copy.tar.stat().st_size
+        for copy in raw_copies.recorded(scratch_dir)
+        if copy.pod == pod and copy.tar.exists()
+    )
+    return extracting.data_size(work_dir) + raw_copies.kept_bytes(scratch_dir) - earlier
 
 
 async def process_all(processor: PodProcessor, plans: list[PodPlan]) -> list[GatherError]:
