@@ -30,3 +30,15 @@ def die_with_parent(parent: int | None = None) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent is not None and os.getppid() != parent:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def background_priority(niceness: int) -> None:
+    """Makes the calling thread, and the threads and processes it starts from now on, work
+    that yields the CPU to the service: ``niceness`` higher, and SCHED_IDLE where Linux
+    allows it (a waking request handler then preempts it at once, where a merely nicer task
+    may keep the CPU for the rest of its time slice). Neither needs privilege; where
+    neither is possible the work runs at normal priority."""
+    with contextlib.suppress(OSError):
+        os.nice(niceness)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

@@ -138,6 +138,7 @@ async def test_a_copy_cancelled_mid_stream_stops_its_worker_and_leaves_nothing(
     # The worker runs below the service's priority, and its command line and environment
     # carry no credentials (the token went over its stdin).
     assert niceness(worker.pid) == niceness(os.getpid()) + NICENESS or niceness(worker.pid) == 19
+    assert os.sched_getscheduler(worker.pid) == os.SCHED_IDLE
     assert ADMIN_TOKEN.encode() not in proc_text(worker.pid, "cmdline")
     assert ADMIN_TOKEN.encode() not in proc_text(worker.pid, "environ")
     task.cancel()

@@ -8,10 +8,8 @@ standard library, the tar reader, isal and the packer.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
-import os
 import resource
 import sys
 import tarfile
@@ -24,7 +22,7 @@ from must_gather_api.archive.index import ArchiveIndex
 from must_gather_api.archive.packing import ArchiveTooLarge
 from must_gather_api.archive.seekable import Checkpoint
 from must_gather_api.archive.tarstream import TarError, TooManyEntries
-from must_gather_api.lifetimes import die_with_parent
+from must_gather_api.lifetimes import background_priority, die_with_parent
 
 NICENESS = 10
 
@@ -35,8 +33,7 @@ def _confine(request: dict[str, Any]) -> None:
     cpu = int(request["cpu_seconds"])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    background_priority(NICENESS)
 
 
 def _open(request: dict[str, Any]) -> BinaryIO:

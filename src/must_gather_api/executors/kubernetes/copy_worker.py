@@ -19,9 +19,7 @@ then the worker exits. What is left of the file is the service's to remove.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
 import sys
 import time
@@ -33,7 +31,7 @@ from must_gather_api.executors.kubernetes import copy_stream, copy_wire
 from must_gather_api.executors.kubernetes.errors import GatherError
 from must_gather_api.executors.kubernetes.exec_socket import ExecClient
 from must_gather_api.kube import failures
-from must_gather_api.lifetimes import die_with_parent
+from must_gather_api.lifetimes import background_priority, die_with_parent
 
 NICENESS = 10
 STOPPED = 3
@@ -47,8 +45,7 @@ def _confine(request: copy_wire.CopyRequest) -> None:
     # A Ctrl-C in the service's terminal reaches its whole process group: stopping the
     # copy is the service's decision (SIGTERM), not the terminal's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    background_priority(NICENESS)
 
 
 async def _copy(
