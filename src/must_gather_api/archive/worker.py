@@ -8,6 +8,7 @@ standard library, the tar reader, isal and the packer.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import resource
@@ -123,27 +124,22 @@ def _pack(request: dict[str, Any]) -> dict[str, Any]:
 
     tree = Path(request["tree"])
     destination, partial = Path(request["destination"]), Path(request["partial"])
-    limit = request.get("limit")
-    if request.get("index"):
-        # The index goes to disk as it is written, as the one pass's does: a tree of a
-        # million files would hold it in the worker's capped memory otherwise.
-        with SpooledIndex(Path(request["index"])) as spooled:
-            packed = packing.write_archive(
-                packing.tree_entries(tree),
-                destination,
-                partial=partial,
-                limit=limit,
-                top="must-gather",
-                indexed=spooled,
-            )
-    else:
+    # The index goes to disk as it is written, as the one pass's does (a tree of a million
+    # files would hold it in the worker's capped memory otherwise); none for an archive only
+    # kept.
+    indexing: contextlib.AbstractContextManager[packing.Indexer] = (
+        SpooledIndex(Path(request["index"]))
+        if request.get("index")
+        else contextlib.nullcontext(_Unindexed())
+    )
+    with indexing as indexed:
         packed = packing.write_archive(
             packing.tree_entries(tree),
             destination,
             partial=partial,
-            limit=limit,
+            limit=request.get("limit"),
             top="must-gather",
-            indexed=_Unindexed(),
+            indexed=indexed,
         )
     return {"size": packed.size, "sha256": packed.sha256, "entries": packed.entries}
 

@@ -132,12 +132,7 @@ async def _one_pass(
         return Made(built.packed, indexed=True)
     # The index described the un-redacted archive; the redacted one gets its own.
     await asyncio.to_thread(layout.archive_index(gathering_id).unlink, missing_ok=True)
-    original = layout.original_archive(gathering_id)
-    try:
-        return await _redacted(layout, gathering_id, original, redaction, limit=limit)
-    finally:
-        if not redaction.keep_original:
-            await asyncio.to_thread(original.unlink, missing_ok=True)
+    return await _redacted_original(layout, gathering_id, redaction, limit=limit)
 
 
 async def _from_tree(
@@ -201,8 +196,15 @@ async def _served_own(
     if redaction is None:
         return Made(served.packed)
     # Only the vetted archive is read again, to be re-packed redacted.
+    await asyncio.to_thread(os.replace, destination, layout.original_archive(gathering_id))
+    return await _redacted_original(layout, gathering_id, redaction, limit=limit)
+
+
+async def _redacted_original(
+    layout: Layout, gathering_id: int, redaction: Redaction, *, limit: int | None
+) -> Made:
+    """The archive redacted from the original beside it, which stays only when asked."""
     original = layout.original_archive(gathering_id)
-    await asyncio.to_thread(os.replace, destination, original)
     try:
         return await _redacted(layout, gathering_id, original, redaction, limit=limit)
     finally:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from must_gather_api.archive import onepass, onepass_job
-from must_gather_api.executors.kubernetes import events_page
+from must_gather_api.archive import event_filter, onepass, onepass_job
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -94,7 +93,7 @@ async def test_the_events_page_is_the_one_of_the_extracted_tree(tmp_path: Path) 
     ]
     extracted = a_tree(tmp_path / "extracted", folders)
     onepass.extract_all(extracted, sources, limit=None, max_entries=None)
-    expected = events_page.render(events_page.find_events(extracted))
+    expected = event_filter.render_rows(event_filter.tree_rows(extracted))
     out = tmp_path / "out"
     out.mkdir()
 
