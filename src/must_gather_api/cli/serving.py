@@ -8,6 +8,7 @@ after the worker's graceful stop.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -33,7 +34,17 @@ def app_from_environment() -> FastAPI:
     die_with_parent()
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    return _frozen(create_app(settings))
+
+
+def _frozen(app: FastAPI) -> FastAPI:
+    """The app, with everything made so far (the imported modules, the app itself) moved
+    out of the garbage collector's sight: none of it becomes garbage, and a full collection
+    walked all of it, holding the interpreter lock while requests waited (about 130 ms on
+    this service once it was busy)."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def configure_logging(settings: Settings) -> None:
@@ -120,7 +131,7 @@ def serve_with_uvicorn(settings: Settings) -> None:
 
     host, port = settings.listen_address()
     uvicorn.run(
-        create_app(settings),
+        _frozen(create_app(settings)),
         host=host,
         port=port,
         ssl_certfile=settings.api_tls_certificate,
