@@ -127,9 +127,15 @@ async def submit(session: aiohttp.ClientSession, service: Service, size: int) ->
 
 
 async def follow(
-    session: aiohttp.ClientSession, service: Service, gathering_id: int, *, within: float
+    session: aiohttp.ClientSession,
+    service: Service,
+    gathering_id: int,
+    *,
+    within: float,
+    poll: float = _POLL,
 ) -> dict[str, Any]:
-    """Monotonic times of each marker line and of completion; the final record."""
+    """Monotonic times of each marker line and of completion; the final record. The
+    record is polled every ``poll`` seconds (the markers are read from the output file)."""
     log = service.state / "data" / "gatherings" / str(gathering_id) / "output.log"
     seen: dict[str, float] = {}
     offset, text = 0, ""
@@ -149,7 +155,7 @@ async def follow(
             if record["status"] in ("completed", "error"):
                 seen["record_finished"] = time.monotonic()
                 return {"times": seen, "record": record, "output": text}
-            await asyncio.sleep(_POLL)
+            await asyncio.sleep(poll)
 
 
 def phases(ended: float, times: dict[str, float]) -> dict[str, float]:

@@ -131,7 +131,10 @@ async def spawn(state: Path, *, server: str = "granian", **settings: str) -> Ser
             env=service_environment(state, port, **settings),
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            # A process group of its own (stop() kills it whole), but not a session: a new
+            # session is a scheduling group of its own under the kernel's autogroups, and
+            # the workers' SCHED_IDLE would no longer make way for the bench's clients.
+            process_group=0,
         )
     finally:
         log.close()

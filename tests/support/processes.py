@@ -69,6 +69,7 @@ class KubesimProcess:
 
     rbac: str = "admin"
     niceness: int = 0  # a lower CPU priority, as for a cluster whose work runs elsewhere
+    cpu_group: Path | None = None  # a cgroup to run in, its pods and execs with it
 
     async def start(self, *faults: str) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -85,6 +86,9 @@ class KubesimProcess:
             self.process = subprocess.Popen(
                 command, env=_base_environment(self.state_dir), stdout=log, stderr=subprocess.STDOUT
             )
+        if self.cpu_group is not None:
+            # Before it serves: every pod and exec it starts is forked into the group.
+            (self.cpu_group / "cgroup.procs").write_text(str(self.process.pid))
 
         async def written() -> bool:
             if self.process is not None and self.process.poll() is not None:
@@ -152,12 +156,16 @@ class KubesimProcess:
 
 @asynccontextmanager
 async def kubesim_process(
-    state_dir: Path, *faults: str, rbac: str = "admin", niceness: int = 0
+    state_dir: Path,
+    *faults: str,
+    rbac: str = "admin",
+    niceness: int = 0,
+    cpu_group: Path | None = None,
 ) -> AsyncIterator[KubesimProcess]:
     """``rbac``: what the service's account may do. ``admin``: cluster-admin; ``deploy``:
     exactly what deploy/ grants it with GATHER_CREDENTIALS=caller (token and access
     reviews); ``deploy-service``: and the service-credentials component's role."""
-    cluster = KubesimProcess(state_dir, rbac=rbac, niceness=niceness)
+    cluster = KubesimProcess(state_dir, rbac=rbac, niceness=niceness, cpu_group=cpu_group)
     try:
         await cluster.start(*faults)
         yield cluster
