@@ -44,19 +44,21 @@ _ONE: dict[int | str, dict[str, Any]] = {
 _FOLLOW_WAIT_SECONDS = 5.0
 
 
+def _files_of(gathering: Gathering, services: Services) -> tuple[str, dict[str, Any] | None]:
+    """Blocking: the output's tail and the summary's brief, read in one trip off the loop."""
+    layout = services.layout
+    tail = read_tail(layout.output_log(gathering.id), services.settings.exec_output_tail_bytes)
+    brief = summaries.load_brief(layout, gathering.id) if gathering.has_archive else None
+    return tail, brief
+
+
 async def _view(gathering: Gathering, services: Services) -> dict[str, Any]:
-    tail = await asyncio.to_thread(
-        read_tail,
-        services.layout.output_log(gathering.id),
-        services.settings.exec_output_tail_bytes,
-    )
+    tail, brief = await asyncio.to_thread(_files_of, gathering, services)
     view = render(gathering, exec_output=tail)
-    if gathering.has_archive:
+    if brief is not None:
         # After the old keys and the others: counts by severity, each image's product.
-        brief = await asyncio.to_thread(summaries.load_brief, services.layout, gathering.id)
-        if brief is not None:
-            view["summary"] = brief.get("counts")
-            view["products"] = brief.get("products")
+        view["summary"] = brief.get("counts")
+        view["products"] = brief.get("products")
     return view
 
 

@@ -128,6 +128,44 @@ async def test_find_names_that_only_look_numeric(store: GatheringStore, name: st
 
 
 @pytest.mark.asyncio
+async def test_find_in_a_sqlite_file_takes_one_trip_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lookup on a SQLite file runs whole in one thread (reads.py), not as one aiosqlite
+    call per DBAPI step; it still sees what the service's own engine just committed."""
+    import aiosqlite.core
+
+    url = load_settings({"DB_PATH": str(tmp_path / "gatherings.db")}).database_address()
+    store = await GatheringStore.open(url)
+    try:
+        named = await store.create(GatheringOptions.of(custom_name="plan:p1"))
+        calls: list[str] = []
+        real = aiosqlite.core.Connection._execute
+
+        async def counted(self: aiosqlite.core.Connection, fn: object, *a: object) -> object:
+            calls.append(getattr(fn, "__name__", "?"))
+            return await real(self, fn, *a)
+
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        threads = set()
+
+        def noting(function: object, /, *args: object, **kwargs: object) -> object:
+            threads.add(function)
+            return real_to_thread(function, *args, **kwargs)
+
+        real_to_thread = asyncio.to_thread
+        monkeypatch.setattr(asyncio, "to_thread", noting)
+        assert (await store.find(str(named.id))).request.custom_name == "plan:p1"
+        assert (await store.find("plan:p1")).id == named.id
+        with pytest.raises(GatheringNotFound):
+            await store.find("plan:p2")
+        assert calls == []
+        assert len(threads) == 1  # the one function that runs a whole read
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
 async def test_find_unknown_reference(store: GatheringStore) -> None:
     await store.create(GatheringOptions.of(custom_name="known"))
     for reference in ("unknown", "7", "", "99999999999"):
