@@ -29,12 +29,12 @@ from kubesim.auth import ADMIN_TOKEN
 GATHERINGS = 4
 RUNS = 5
 # kubesim stands for the cluster: its API server, kubelet and the pods' tar run in its own
-# process at this lower priority, as on a deployment they run on the cluster's nodes and
-# not beside the service. What the service itself does (copying, packing, answering) keeps
-# the priorities it has in production.
-# BENCH_CLUSTER_NICENESS=0 measures it with the cluster beside the service, at its priority.
+# process, in an idle CPU group and at this lower priority, as on a deployment they run on
+# the cluster's nodes and not beside the service. What the service itself does (copying,
+# packing, answering) keeps the priorities it has in production.
 CLUSTER_NICENESS = int(os.environ.get("BENCH_CLUSTER_NICENESS", "10"))
-# BENCH_CLUSTER_IDLE=0: niceness only, as the bench measured before it had idle groups.
+# BENCH_CLUSTER_IDLE=0: niceness only, as the bench measured before it had idle groups
+# (with BENCH_CLUSTER_NICENESS=0 too, the cluster beside the service at its priority).
 CLUSTER_IDLE = os.environ.get("BENCH_CLUSTER_IDLE", "1") != "0"
 # About half the samples of a busy window: at 8 s (some 600 samples, the p99 their sixth
 # slowest) the idle p99 of five runs spread from 4.4 to 8.2 ms.
