@@ -1,7 +1,8 @@
 """Where gathering records are kept: SQLite by default, PostgreSQL for several replicas.
 
-The SQL is portable; the only dialect-specific code sets SQLite's pragmas and guards
-PostgreSQL migrations with an advisory lock so replicas starting together do not race.
+The SQL is portable; the dialect-specific code sets SQLite's pragmas, guards PostgreSQL
+migrations with an advisory lock so replicas starting together do not race, and (reads.py)
+reads a SQLite file in one thread instead of through aiosqlite.
 Database errors leave this module as ``StoreUnavailable`` and nothing else.
 """
 
