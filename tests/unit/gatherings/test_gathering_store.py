@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -140,20 +141,19 @@ async def test_find_in_a_sqlite_file_takes_one_trip_off_the_loop(
     try:
         named = await store.create(GatheringOptions.of(custom_name="plan:p1"))
         calls: list[str] = []
-        real = aiosqlite.core.Connection._execute
+        real_execute: Any = aiosqlite.core.Connection._execute
+        real_to_thread: Any = asyncio.to_thread
+        threads: set[object] = set()
 
-        async def counted(self: aiosqlite.core.Connection, fn: object, *a: object) -> object:
+        async def counted(self: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             calls.append(getattr(fn, "__name__", "?"))
-            return await real(self, fn, *a)
+            return await real_execute(self, fn, *args, **kwargs)
 
-        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
-        threads = set()
-
-        def noting(function: object, /, *args: object, **kwargs: object) -> object:
+        def noting(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
             threads.add(function)
             return real_to_thread(function, *args, **kwargs)
 
-        real_to_thread = asyncio.to_thread
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
         monkeypatch.setattr(asyncio, "to_thread", noting)
         assert (await store.find(str(named.id))).request.custom_name == "plan:p1"
         assert (await store.find("plan:p1")).id == named.id
