@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -126,43 +125,6 @@ async def test_find_names_that_only_look_numeric(store: GatheringStore, name: st
     await store.create(GatheringOptions.of(custom_name="decoy"))
     named = await store.create(GatheringOptions.of(custom_name=name))
     assert (await store.find(name)).id == named.id
-
-
-@pytest.mark.asyncio
-async def test_find_in_a_sqlite_file_takes_one_trip_off_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A lookup on a SQLite file runs whole in one thread (reads.py), not as one aiosqlite
-    call per DBAPI step; it still sees what the service's own engine just committed."""
-    import aiosqlite.core
-
-    url = load_settings({"DB_PATH": str(tmp_path / "gatherings.db")}).database_address()
-    store = await GatheringStore.open(url)
-    try:
-        named = await store.create(GatheringOptions.of(custom_name="plan:p1"))
-        calls: list[str] = []
-        real_execute: Any = aiosqlite.core.Connection._execute
-        real_to_thread: Any = asyncio.to_thread
-        threads: set[object] = set()
-
-        async def counted(self: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-            calls.append(getattr(fn, "__name__", "?"))
-            return await real_execute(self, fn, *args, **kwargs)
-
-        def noting(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            threads.add(function)
-            return real_to_thread(function, *args, **kwargs)
-
-        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
-        monkeypatch.setattr(asyncio, "to_thread", noting)
-        assert (await store.find(str(named.id))).request.custom_name == "plan:p1"
-        assert (await store.find("plan:p1")).id == named.id
-        with pytest.raises(GatheringNotFound):
-            await store.find("plan:p2")
-        assert calls == []
-        assert len(threads) == 1  # the one function that runs a whole read
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
