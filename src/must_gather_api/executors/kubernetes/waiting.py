@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,18 @@ from must_gather_api.kube.failures import clipped
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
 # How far back a reopened log stream starts: lines seen already are skipped by timestamp.
 _LOG_READ_LIMIT = 1024 * 1024
+FIRST_LOOK = 0.1  # seconds after the first look at a pod that has not started
+
+
+def looks(interval: float) -> Iterator[float]:
+    """The pauses between looks at a pod until gather starts: ``FIRST_LOOK``, doubling up
+    to ``interval``. Every ``interval`` from the start, a short gather that started and
+    ended between two looks was only seen at the next one: 0.9 of the 1.6 s from gather
+    end to archive ready of a 100 MiB gathering (``python -m bench growth``)."""
+    pause = min(FIRST_LOOK, interval)
+    while True:
+        yield pause
+        pause = min(pause * 2, interval)
 
 
 async def _pod(calls: ClusterCalls, namespace: str, name: str) -> dict[str, Any]:
@@ -57,6 +70,7 @@ async def wait_started(
 ) -> dict[str, Any]:
     """The pod once gather runs or ended; PodNotStarted when it cannot or time runs out."""
     pod: dict[str, Any] = {}
+    pauses = looks(interval)
     while True:
         try:
             pod = await _pod(calls, namespace, name)
@@ -83,11 +97,12 @@ async def wait_started(
             )
         if "running" in state or "terminated" in state:
             return pod
-        if time.monotonic() + interval >= calls.deadline:
+        pause = next(pauses)
+        if time.monotonic() + pause >= calls.deadline:
             raise PodNotStarted(
                 f"gather did not start for pod {name} before the timeout: {_why_pending(pod)}"
             )
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
 
 
 def _terminated(pod: dict[str, Any]) -> dict[str, Any] | None:
