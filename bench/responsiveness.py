@@ -86,12 +86,12 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     runs = 1 if quick else RUNS
     state = work / "responsiveness"
     polled = await records.archived(state, MIB)
-    with contextlib.ExitStack() as stack:
-        group = (
-            stack.enter_context(placement.idle_cpu_group(f"must-gather-api-bench-{os.getpid()}"))
-            if CLUSTER_IDLE
-            else None
-        )
+    placed = (
+        placement.idle_cpu_group(f"must-gather-api-bench-{os.getpid()}")
+        if CLUSTER_IDLE
+        else contextlib.nullcontext(None)
+    )
+    with placed as group:
         per_run, peak = await _runs(work / "kubesim", state, polled, size, runs, group)
     return _result(per_run, peak, size, runs, placement.describe(group, CLUSTER_NICENESS))
 
