@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from must_gather_api import __version__
+from must_gather_api import __version__, spares
 from must_gather_api.api import (
     cores,
     files,
@@ -198,8 +198,10 @@ def create_app(
         await asyncio.to_thread(layout.root.mkdir, parents=True, exist_ok=True)
         # Core dumps are read with the service's own identity whatever else is replaced.
         access = await _cluster_access(settings)
-        # Closed in reverse order: background tasks, runner, authenticator, store.
+        # Closed in reverse order: background tasks, runner, authenticator, store, the
+        # spare worker processes.
         async with contextlib.AsyncExitStack() as resources:
+            await resources.enter_async_context(spares.keeping())
             store = await GatheringStore.open(settings.database_address())
             resources.push_async_callback(store.close)
             auth = authenticator or _default_authenticator(settings, access)

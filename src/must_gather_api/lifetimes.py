@@ -13,6 +13,7 @@ import ctypes
 import os
 import signal
 import sys
+from typing import NoReturn
 
 _PR_SET_PDEATHSIG = 1
 
@@ -42,3 +43,14 @@ def background_priority(niceness: int) -> None:
         os.nice(niceness)
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
+def exit_at_once(status: int) -> NoReturn:
+    """Ends a worker process with ``status`` once stdout and stderr are flushed, skipping
+    the interpreter's teardown: the service waits for the worker's end, and tearing down
+    the modules a copy worker imports (aiohttp, ssl) took 40 ms of the time from a
+    gather's end to its archive. Only for a process whose files are closed by then."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)

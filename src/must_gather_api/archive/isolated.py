@@ -6,7 +6,9 @@ for good (threads cannot be cancelled) and grew this process's memory. Here each
 in ``python -m must_gather_api.archive.worker``: an address-space cap (``MEMORY_BYTES``),
 a CPU-time cap and a wall-clock deadline, after which, or on cancellation, it is killed.
 At most ``WORKERS`` run at once per event loop (the rest wait, cancellably), at a lower
-CPU priority, so the event loop that answers requests is scheduled first.
+CPU priority, so the event loop that answers requests is scheduled first. A gathering
+``prepare``s one while its pod still gathers, so that its one pass starts from a worker
+that has done its imports (``spares``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import time
 import weakref
 from typing import Any
+
+from must_gather_api import spares
+from must_gather_api.spares import Command
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,10 @@ WORKERS = 2
 MEMORY_BYTES = 384 << 20
 MIN_SECONDS = 5.0
 _STDERR_LOGGED = 2000
+
+# Its address space is capped: glibc's malloc reserves 64 MiB of it for each arena it adds
+# for another thread (the packer's compressors), two are enough.
+COMMAND = Command("must_gather_api.archive.worker", environment=(("MALLOC_ARENA_MAX", "2"),))
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -43,6 +51,11 @@ class WorkerFailed(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+def prepare() -> None:
+    """A worker made ready for a job to come (when the service keeps spares)."""
+    spares.prepare(COMMAND)
 
 
 def _slot() -> asyncio.Semaphore:
@@ -66,17 +79,7 @@ async def run(request: dict[str, Any], *, deadline: float) -> dict[str, Any]:
                 "cpu_seconds": int(seconds) + 1,
             }
         ).encode()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "must_gather_api.archive.worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            # Its address space is capped: glibc's malloc reserves 64 MiB of it for each
-            # arena it adds for another thread (the packer's compressors), two are enough.
-            env={**os.environ, "MALLOC_ARENA_MAX": "2"},
-        )
+        process = await spares.start(COMMAND)
         try:
             async with asyncio.timeout(seconds):
                 stdout, stderr = await process.communicate(body)
@@ -87,18 +90,8 @@ async def run(request: dict[str, Any], *, deadline: float) -> dict[str, Any]:
         finally:
             if process.returncode is None:
                 process.kill()
-                await asyncio.shield(_reaped(process))
+                await asyncio.shield(spares.reaped(process))
     return _result(process.returncode, stdout, stderr)
-
-
-async def _reaped(process: asyncio.subprocess.Process) -> None:
-    """Waits for a killed worker, reading its pipes to EOF: a reader cancelled half-way can
-    leave a pipe paused on a full buffer, and a paused pipe never closes itself."""
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            while await stream.read(64 * 1024):
-                pass
-    await process.wait()
 
 
 def _result(returncode: int | None, stdout: bytes, stderr: bytes) -> dict[str, Any]:

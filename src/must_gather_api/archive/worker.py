@@ -3,7 +3,8 @@
 It reads one JSON request on stdin, confines itself (an address-space cap, a CPU-time
 cap, a lower CPU priority, death with its parent), does the one blocking job asked of it
 on an untrusted archive, and writes one JSON reply on stdout. Imports stay light: the
-standard library, the tar reader, isal and the packer.
+standard library, the tar reader, isal and the packer, all at the start (not when a job
+needs them): a spare (``spares``) has them loaded before its job comes.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from must_gather_api.archive import unpacking
+from isal import igzip
+
+from must_gather_api.archive import index, onepass, packing, unpacking
 from must_gather_api.archive.index import ArchiveIndex
+from must_gather_api.archive.index_spool import SpooledIndex
 from must_gather_api.archive.packing import ArchiveTooLarge
 from must_gather_api.archive.seekable import Checkpoint
 from must_gather_api.archive.tarstream import TarError, TooManyEntries
-from must_gather_api.lifetimes import background_priority, die_with_parent
+from must_gather_api.lifetimes import background_priority, die_with_parent, exit_at_once
 
 NICENESS = 10
 
@@ -40,8 +44,6 @@ def _confine(request: dict[str, Any]) -> None:
 def _open(request: dict[str, Any]) -> BinaryIO:
     path = Path(request["source"])
     if request.get("gzip"):
-        from isal import igzip
-
         return igzip.open(path, "rb")  # type: ignore[no-any-return, no-untyped-call]
     return path.open("rb")
 
@@ -72,8 +74,6 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import index, onepass, packing
-
     tree = Path(request["tree"])
     sources = [onepass.Source(Path(tar), folder) for tar, folder in request["sources"]]
     events = bool(request.get("events"))
@@ -119,9 +119,6 @@ def _one_pass(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pack(request: dict[str, Any]) -> dict[str, Any]:
-    from must_gather_api.archive import packing
-    from must_gather_api.archive.index_spool import SpooledIndex
-
     tree = Path(request["tree"])
     destination, partial = Path(request["destination"]), Path(request["partial"])
     # The index goes to disk as it is written, as the one pass's does (a tree of a million
@@ -174,7 +171,10 @@ def _reply(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    request = json.loads(sys.stdin.buffer.read())
+    raw = sys.stdin.buffer.read()
+    if not raw:  # a spare whose service ended before it had a job for it
+        return 0
+    request = json.loads(raw)
     _confine(request)
     sys.stdout.write(json.dumps(_reply(request)))
     sys.stdout.flush()
@@ -182,4 +182,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_at_once(main())

@@ -31,7 +31,7 @@ from must_gather_api.executors.kubernetes import copy_stream, copy_wire
 from must_gather_api.executors.kubernetes.errors import GatherError
 from must_gather_api.executors.kubernetes.exec_socket import ExecClient
 from must_gather_api.kube import failures
-from must_gather_api.lifetimes import background_priority, die_with_parent
+from must_gather_api.lifetimes import background_priority, die_with_parent, exit_at_once
 
 NICENESS = 10
 STOPPED = 3
@@ -91,7 +91,10 @@ async def _until_terminated(
 
 
 def main() -> int:
-    request = copy_wire.CopyRequest.decode(sys.stdin.buffer.read())
+    raw = sys.stdin.buffer.read()
+    if not raw:  # a spare whose service ended before it had a copy for it
+        return 0
+    request = copy_wire.CopyRequest.decode(raw)
     _confine(request)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     out = sys.stdout.buffer
@@ -112,4 +115,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_at_once(main())

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from must_gather_api.archive import raw_copies
+from must_gather_api.archive import isolated, raw_copies
 from must_gather_api.executors.base import HandOver
 from must_gather_api.executors.kubernetes import copying, extracting, local_layout, waiting
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
@@ -118,6 +118,11 @@ class PodProcessor:
         await waiting.wait_started(
             self.calls, self.namespace, name, plan.image, interval=self.poll_interval
         )
+        # The workers of its copy and its archive start while it gathers: their imports
+        # are then not part of the time from its end to the archive.
+        copying.prepare()
+        if self.copying.keep_raw:
+            isolated.prepare()
         failure: GatherError | None = None
         try:
             await waiting.follow_log(self.calls, self.namespace, name, self.console)
