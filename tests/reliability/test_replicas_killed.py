@@ -15,6 +15,7 @@ import pytest
 from must_gather_api.gatherings.store import GatheringStore
 from support.balancer import balancer
 from support.gathering_calls import (
+    FINISHED,
     everything_settles,
     file_appears,
     first_to_say,
@@ -67,6 +68,9 @@ async def test_sigkill_while_copying_while_packing_and_while_leading(
             *NAMES,
             credentials="service",
             QUEUE_POLL_INTERVAL="0.2s",
+            # A line reaches the record within 50 ms, not 1 s: a copy of 100 MB is over in
+            # a few tenths of a second.
+            OUTPUT_FLUSH_INTERVAL="0.05s",
         ) as (cluster, services),
         balancer(tmp_path / "nginx", services) as nginx,
     ):
@@ -74,16 +78,23 @@ async def test_sigkill_while_copying_while_packing_and_while_leading(
         killed: list[str] = []
 
         # 1. copying: the pod's output is being downloaded by its holder.
+        # Its holder is looked up while the pod gathers: between seeing the copy start and
+        # the kill, that lookup took about as long as the copy.
         copying = await post(nginx, LARGE)
-        await poll(nginx, copying, says("downloading gather output"), interval=0.01)
+        await poll(nginx, copying, says("created"))
         killed.append(await holder(postgres_database_url, copying))
+        await poll(nginx, copying, says("downloading gather output"), interval=0.01)
         await kill_and_restart(by_name[killed[-1]])
+        # Settled before the next kill: the restarted replica, resuming it, may well be the
+        # one that takes the next gathering, and a second kill would interrupt this one too.
+        await poll(nginx, copying, lambda r: r["status"] in FINISHED, within=90, interval=0.1)
 
         # 2. packing: the holder's archive is half written on the shared volume.
         packing = await post(nginx, LARGE)
         partial = shared_data(tmp_path) / "gatherings" / str(packing) / "archive.partial"
-        await file_appears(partial)
+        await poll(nginx, packing, says("created"))
         killed.append(await holder(postgres_database_url, packing))
+        await file_appears(partial)
         await kill_and_restart(by_name[killed[-1]])
 
         # 3. leading: whichever replica leads now (the first one up, or one elected after
@@ -115,6 +126,7 @@ async def test_sigkill_while_copying_while_packing_and_while_leading(
     # copied and ends it `error`, an archive all the same, saying it was interrupted (by
     # the replica lost last, or by a restart when the killed replica came back first).
     assert records[copying]["status"] == "completed", records[copying]
+    assert "attaching to pod" in records[copying]["exec-output"], "the copy was not caught"
     assert records[packing]["status"] == "completed" or (
         records[packing]["error-reason"].startswith("interrupted")
         and records[packing]["archive-size"] > 0
