@@ -93,6 +93,9 @@ class Spares:
         except OSError as e:  # the job will start its own, or say why it cannot
             log.warning("a spare %s could not be started: %s", command.module, e)
             return
+        except Exception:  # a bug: logged here, since close() only waits for the task
+            log.exception("starting a spare %s failed", command.module)
+            return
         if self.closed:
             await _killed(process)
         else:
