@@ -60,7 +60,18 @@ async def served_app(
     """The app served by uvicorn on a loopback port; yields its base URL."""
     app = create_app(settings, executor=executor, authenticator=authenticator)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # httpx lets an idle pooled connection expire after 5 s, and uvicorn closes one after 5 s
+    # by default: with the same figure, a request sent on a connection the server is just
+    # closing gets a reset (httpx2.ReadError), more often the busier the loop. A server
+    # keeps idle connections longer than its clients do, as nginx (75 s) does.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=75,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="uvicorn-under-test")
     try:
