@@ -1,7 +1,8 @@
 """Where gathering records are kept: SQLite by default, PostgreSQL for several replicas.
 
-The SQL is portable; the only dialect-specific code sets SQLite's pragmas and guards
-PostgreSQL migrations with an advisory lock so replicas starting together do not race.
+The SQL is portable; the dialect-specific code sets SQLite's pragmas, guards PostgreSQL
+migrations with an advisory lock so replicas starting together do not race, and (reads.py)
+reads a SQLite file in one thread instead of through aiosqlite.
 Database errors leave this module as ``StoreUnavailable`` and nothing else.
 """
 
@@ -24,10 +25,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
+from must_gather_api.gatherings.reads import Reads
 from must_gather_api.gatherings.records import (
     REQUEST_COLUMNS,
     Gathering,
@@ -82,12 +85,34 @@ def record_of(row: GatheringRow | Row[Any]) -> Gathering:
     )
 
 
+def _find(session: Session, reference: str, requested_by: str | None) -> Gathering | None:
+    """``GatheringStore.find``'s read (reads.py runs it)."""
+    # ASCII digits only: int() also reads other scripts' digits (U+0661 is 1), and a
+    # custom-name made of them would be unreachable.
+    numeric = reference.isascii() and reference.isdecimal() and len(reference) <= 10
+    if numeric and int(reference) <= _MAX_ID:
+        row = session.get(GatheringRow, int(reference))
+        if row is not None and requested_by in (None, row.requested_by):
+            return record_of(row)
+    query = (
+        select(GatheringRow)
+        .where(GatheringRow.custom_name == reference)
+        .order_by(GatheringRow.id.desc())
+        .limit(1)
+    )
+    if requested_by is not None:
+        query = query.where(GatheringRow.requested_by == requested_by)
+    found = session.scalars(query).first()
+    return record_of(found) if found is not None else None
+
+
 class GatheringStore:
     """Async access to the records. Open with ``GatheringStore.open(url)``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reads: Reads) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reads = reads
 
     @classmethod
     async def open(cls, url: str) -> GatheringStore:
@@ -108,21 +133,23 @@ class GatheringStore:
                 f"cannot use the database {engine_name(url)}: its driver is not installed ({e}); "
                 "use postgresql+asyncpg:// or sqlite+aiosqlite://"
             ) from e
+        in_memory = "poolclass" in options
+        pragmas = _sqlite_pragmas(wal=not in_memory)
         if engine.dialect.name == "sqlite":
-            in_memory = "poolclass" in options
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not in_memory))
-        store = cls(engine)
+            event.listen(engine.sync_engine, "connect", pragmas)
+        store = cls(engine, Reads(engine, on_connect=pragmas, in_memory=in_memory))
         try:
             await store.migrate()
         except StoreUnavailable as e:
-            await engine.dispose()
+            await store.close()
             raise StoreUnavailable(f"{engine_name(url)}: {e.message}") from e
         except BaseException:
-            await engine.dispose()
+            await store.close()
             raise
         return store
 
     async def close(self) -> None:
+        await self._reads.close()
         await self._engine.dispose()
 
     @property
@@ -193,26 +220,11 @@ class GatheringStore:
     async def find(self, reference: str, *, requested_by: str | None = None) -> Gathering:
         """By numeric id first, then the newest gathering whose custom-name is ``reference``;
         with ``requested_by``, only among that user's (others' read as not existing)."""
-        async with self._guard("read the gathering"), self._sessions() as session:
-            # ASCII digits only: int() also reads other scripts' digits (U+0661 is 1), and
-            # a custom-name made of them would be unreachable.
-            numeric = reference.isascii() and reference.isdecimal() and len(reference) <= 10
-            if numeric and int(reference) <= _MAX_ID:
-                row = await session.get(GatheringRow, int(reference))
-                if row is not None and requested_by in (None, row.requested_by):
-                    return record_of(row)
-            query = (
-                select(GatheringRow)
-                .where(GatheringRow.custom_name == reference)
-                .order_by(GatheringRow.id.desc())
-                .limit(1)
-            )
-            if requested_by is not None:
-                query = query.where(GatheringRow.requested_by == requested_by)
-            found = (await session.scalars(query)).first()
+        async with self._guard("read the gathering"):
+            found = await self._reads.run(_find, reference, requested_by)
         if found is None:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
-        return record_of(found)
+        return found
 
     async def find_all(
         self,

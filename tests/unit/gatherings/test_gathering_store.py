@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from must_gather_api.errors import GatheringNotFound, StoreUnavailable
+from must_gather_api.gatherings.reads import Reads
 from must_gather_api.gatherings.records import Gathering, Status
 from must_gather_api.gatherings.store import GatheringStore, engine_name, now
 from must_gather_api.parameters import GatheringOptions
@@ -125,6 +127,46 @@ async def test_find_names_that_only_look_numeric(store: GatheringStore, name: st
     await store.create(GatheringOptions.of(custom_name="decoy"))
     named = await store.create(GatheringOptions.of(custom_name=name))
     assert (await store.find(name)).id == named.id
+
+
+@pytest.mark.asyncio
+async def test_find_in_a_sqlite_file_takes_one_trip_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lookup on a SQLite file runs whole in one thread of the reads' own pool (reads.py),
+    not as one aiosqlite call per DBAPI step; it still sees what the service's own engine
+    just committed."""
+    import aiosqlite.core
+
+    url = load_settings({"DB_PATH": str(tmp_path / "gatherings.db")}).database_address()
+    store = await GatheringStore.open(url)
+    try:
+        named = await store.create(GatheringOptions.of(custom_name="plan:p1"))
+        calls: list[str] = []
+        real_execute: Any = aiosqlite.core.Connection._execute
+        real_in_thread: Any = Reads._in_thread
+        threads: list[str] = []
+
+        async def counted(self: object, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            calls.append(getattr(fn, "__name__", "?"))
+            return await real_execute(self, fn, *args, **kwargs)
+
+        def noting(self: Reads, read: Callable[..., Any]) -> Any:
+            threads.append(threading.current_thread().name)
+            return real_in_thread(self, read)
+
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        monkeypatch.setattr(Reads, "_in_thread", noting)
+        assert (await store.find(str(named.id))).request.custom_name == "plan:p1"
+        assert (await store.find("plan:p1")).id == named.id
+        with pytest.raises(GatheringNotFound):
+            await store.find("plan:p2")
+        assert calls == []
+        # One trip each, in the reads' own pool: never queued behind the default pool's work.
+        assert len(threads) == 3
+        assert all(name.startswith("store-reads") for name in threads), threads
+    finally:
+        await store.close()
 
 
 @pytest.mark.asyncio
