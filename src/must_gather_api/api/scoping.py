@@ -7,13 +7,17 @@ see (LIST_SCOPE=own) is reported exactly as one that does not exist.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from must_gather_api.api.deps import Services
 from must_gather_api.auth.base import Caller
 from must_gather_api.errors import ArchiveNotAvailable
 from must_gather_api.gatherings.records import Gathering
 from must_gather_api.settings import ListScope
+
+T = TypeVar("T")
 
 
 def owner_filter(caller: Caller, services: Services) -> str | None:
@@ -26,6 +30,16 @@ async def find_visible(reference: str, caller: Caller, services: Services) -> Ga
     # Others' gatherings are looked past, not found and hidden: a custom-name then means the
     # caller's own newest, and "not yours" reads exactly as "does not exist".
     return await services.store.find(reference, requested_by=owner_filter(caller, services))
+
+
+async def find_visible_then(
+    reference: str, caller: Caller, services: Services, then: Callable[[Gathering], T]
+) -> tuple[Gathering, T]:
+    """``find_visible``, and ``then`` of the gathering (blocking: reading its files) in the
+    lookup's own trip off the event loop where the store allows it."""
+    return await services.store.find_then(
+        reference, then, requested_by=owner_filter(caller, services)
+    )
 
 
 async def archive_of(gathering: Gathering, services: Services) -> Path:

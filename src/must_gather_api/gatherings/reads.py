@@ -23,7 +23,8 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -32,6 +33,28 @@ from sqlalchemy.orm import Session, sessionmaker
 THREADS = 2
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+_U = TypeVar("_U")
+
+
+@dataclass(frozen=True)
+class Then(Generic[_U]):
+    """What ``Reads.run_then``'s follow-up gave: its value, or the exception it raised (the
+    caller re-raises it where a database error would not be mistaken for it)."""
+
+    value: _U | None = None
+    error: Exception | None = None
+
+    def result(self) -> _U | None:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _then(then: Callable[[_T], _U], found: _T) -> Then[_U]:
+    try:
+        return Then(then(found))
+    except Exception as e:  # handed back whole, raised by the caller
+        return Then(error=e)
 
 
 class Reads:
@@ -60,12 +83,33 @@ class Reads:
             return read(session, *args, **kwargs)
 
         if self._threaded is not None:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="store-reads")
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, functools.partial(self._in_thread, bound))
+            return await loop.run_in_executor(
+                self._threads(), functools.partial(self._in_thread, bound)
+            )
         async with self._sessions() as session:
             return await session.run_sync(bound)
+
+    async def run_then(
+        self, read: Callable[[Session], _T], then: Callable[[_T], _U]
+    ) -> tuple[_T, Then[_U]]:
+        """``read(session)``, then ``then`` of what it read: blocking work such as reading
+        the record's files, in the same trip where the reads have threads of their own (one
+        crossing, not two), in a thread after the read elsewhere."""
+        if self._threaded is not None:
+
+            def both() -> tuple[_T, Then[_U]]:
+                found = self._in_thread(read)
+                return found, _then(then, found)
+
+            return await asyncio.get_running_loop().run_in_executor(self._threads(), both)
+        found = await self.run(read)
+        return found, await asyncio.to_thread(_then, then, found)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="store-reads")
+        return self._pool
 
     def _in_thread(self, read: Callable[[Session], _T]) -> _T:
         assert self._threaded is not None

@@ -9,11 +9,11 @@ Database errors leave this module as ``StoreUnavailable`` and nothing else.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -40,6 +40,8 @@ from must_gather_api.gatherings.records import (
 )
 from must_gather_api.gatherings.tables import GatheringRow, NamespaceRow
 from must_gather_api.parameters import GatheringOptions
+
+_U = TypeVar("_U")
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,26 @@ class GatheringStore:
         if found is None:
             raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
         return found
+
+    async def find_then(
+        self, reference: str, then: Callable[[Gathering], _U], *, requested_by: str | None = None
+    ) -> tuple[Gathering, _U]:
+        """``find``, and ``then`` of the gathering found (blocking: reading its files) in
+        the same trip off the event loop where the store allows it."""
+        async with self._guard("read the gathering"):
+
+            def read(session: Session) -> Gathering | None:
+                return _find(session, reference, requested_by)
+
+            def follow(found: Gathering | None) -> tuple[_U] | None:
+                return None if found is None else (then(found),)
+
+            found, after = await self._reads.run_then(read, follow)
+        if found is None:
+            raise GatheringNotFound(f"no gathering has the id or custom-name {reference!r}")
+        followed = after.result()
+        assert followed is not None  # followed up whenever found
+        return found, followed[0]
 
     async def find_all(
         self,

@@ -170,6 +170,56 @@ async def test_find_in_a_sqlite_file_takes_one_trip_off_the_loop(
 
 
 @pytest.mark.asyncio
+async def test_find_then_follows_up_what_it_found(store: GatheringStore) -> None:
+    named = await store.create(GatheringOptions.of(custom_name="plan:p1"))
+    seen: list[int] = []
+
+    def then(gathering: Gathering) -> str:
+        seen.append(gathering.id)
+        return f"files of {gathering.id}"
+
+    found, followed = await store.find_then("plan:p1", then)
+    assert (found.id, followed) == (named.id, f"files of {named.id}")
+    with pytest.raises(GatheringNotFound):
+        await store.find_then("plan:p2", then)
+    with pytest.raises(GatheringNotFound):  # another user's reads as not there
+        await store.find_then(str(named.id), then, requested_by="someone-else")
+    assert seen == [named.id]  # nothing to follow up when nothing was found
+
+    def unreadable(gathering: Gathering) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    # A file's error is the file's, not reported as the database failing.
+    with pytest.raises(PermissionError):
+        await store.find_then(str(named.id), unreadable)
+
+
+@pytest.mark.asyncio
+async def test_find_then_on_a_sqlite_file_is_one_trip(tmp_path: Path) -> None:
+    """The lookup and its follow-up run in one thread of the reads' own pool."""
+    url = load_settings({"DB_PATH": str(tmp_path / "gatherings.db")}).database_address()
+    store = await GatheringStore.open(url)
+    try:
+        named = await store.create(GatheringOptions.of())
+        read_in: list[str] = []
+        real_in_thread: Any = Reads._in_thread
+
+        def noting(self: Reads, read: Callable[..., Any]) -> Any:
+            read_in.append(threading.current_thread().name)
+            return real_in_thread(self, read)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Reads, "_in_thread", noting)
+            _, followed_in = await store.find_then(
+                str(named.id), lambda gathering: threading.current_thread().name
+            )
+        assert read_in == [followed_in]
+        assert followed_in.startswith("store-reads")
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
 async def test_find_unknown_reference(store: GatheringStore) -> None:
     await store.create(GatheringOptions.of(custom_name="known"))
     for reference in ("unknown", "7", "", "99999999999"):
