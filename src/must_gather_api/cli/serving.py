@@ -97,7 +97,7 @@ def _respawn_workers() -> None:
 
 def serve_with_granian(settings: Settings) -> None:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
 
     host, port = settings.listen_address()
     server = Granian(
@@ -106,6 +106,8 @@ def serve_with_granian(settings: Settings) -> None:
         address=host,
         port=port,
         interface=Interfaces.ASGI,
+        # uvloop (a dependency) where it is installed, asyncio's own loop elsewhere
+        loop=Loops.auto,
         workers=1,
         ssl_cert=settings.api_tls_certificate,
         ssl_key=settings.api_tls_key,
