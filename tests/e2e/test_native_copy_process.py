@@ -21,11 +21,13 @@ from kubesim.auth import ADMIN_TOKEN
 from kubesim.cluster import Cluster
 from kubesim.kubelet import execs
 from must_gather_api.executors.kubernetes import copy_stream, copying
-from must_gather_api.executors.kubernetes.copy_worker import NICENESS
+from must_gather_api.executors.kubernetes.copy_worker import MEMORY_BYTES, NICENESS
 from must_gather_api.executors.kubernetes.exec_channels import ExecEnding
 from support.native import Lines, clients_made, closed, executor_for, image_dirs, job, leftovers
 
 pytestmark = pytest.mark.timeout(120)
+
+LIMIT = 50 << 20
 
 
 class Workers:
@@ -94,6 +96,14 @@ def pipes(pid: int | str = "self") -> set[str]:
     return found
 
 
+def rlimit(pid: int, name: str) -> str:
+    """The soft limit ``name`` ("Max file size") of a process, as /proc shows it."""
+    for line in proc_text(pid, "limits").decode().splitlines():
+        if line.startswith(name):
+            return line[len(name) :].split()[0]
+    raise AssertionError(f"no {name} in /proc/{pid}/limits")
+
+
 def niceness(pid: int) -> int:
     fields = proc_text(pid, "stat").rsplit(b")", 1)[1].split()
     return int(fields[16])  # field 19 of proc(5), counted after the command's name
@@ -125,7 +135,7 @@ async def test_a_copy_cancelled_mid_stream_stops_its_worker_and_leaves_nothing(
 ) -> None:
     stall = Stall(monkeypatch)
     workers = Workers(monkeypatch)
-    executor = await executor_for(kubesim, tmp_path)
+    executor = await executor_for(kubesim, tmp_path, max_archive_bytes=str(LIMIT))
     made = clients_made(executor, monkeypatch)
     gathering = job(tmp_path)
     task = asyncio.create_task(executor.run(gathering, Lines()), name="gathering-under-test")
@@ -139,6 +149,10 @@ async def test_a_copy_cancelled_mid_stream_stops_its_worker_and_leaves_nothing(
     # carry no credentials (the token went over its stdin).
     assert niceness(worker.pid) == niceness(os.getpid()) + NICENESS or niceness(worker.pid) == 19
     assert os.sched_getscheduler(worker.pid) == os.SCHED_IDLE
+    # The kernel caps what the hostile stream can make the worker take: memory, and the
+    # file it writes (at the gathering's MAX_ARCHIVE_BYTES).
+    assert rlimit(worker.pid, "Max address space") == str(MEMORY_BYTES)
+    assert rlimit(worker.pid, "Max file size") == str(LIMIT)
     assert ADMIN_TOKEN.encode() not in proc_text(worker.pid, "cmdline")
     assert ADMIN_TOKEN.encode() not in proc_text(worker.pid, "environ")
     task.cancel()

@@ -45,7 +45,9 @@ _LINE_LIMIT = 1 << 20
 
 def command() -> Command:
     """The copy worker, as ``spares`` starts it."""
-    return Command(WORKER, line_limit=_LINE_LIMIT)
+    # Two allocator arenas: each thread's arena reserves 64 MiB of address space, which
+    # the worker's cap (copy_worker.MEMORY_BYTES) counts.
+    return Command(WORKER, environment=(("MALLOC_ARENA_MAX", "2"),), line_limit=_LINE_LIMIT)
 
 
 def prepare() -> None:
