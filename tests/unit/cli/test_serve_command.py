@@ -152,3 +152,27 @@ def test_the_served_app_starts_with_its_startup_objects_out_of_the_collectors_si
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_granian_serves_the_app_on_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import granian
+    import uvloop
+    from granian._loops import loops  # granian's own resolution of a loop name
+
+    made: list[dict[str, object]] = []
+
+    class Recorded:
+        def __init__(self, target: str, **options: object) -> None:
+            made.append(options)
+
+        def serve(self) -> None:
+            pass
+
+    monkeypatch.setattr(granian, "Granian", Recorded)
+    serving.serve_with_granian(Settings())
+    assert len(made) == 1
+    loop = loops.get(str(made[0]["loop"]))
+    try:
+        assert isinstance(loop, uvloop.Loop)  # the dependency installed, auto takes it
+    finally:
+        loop.close()
