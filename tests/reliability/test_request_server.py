@@ -95,7 +95,7 @@ async def service(kubeconfig: Path, tmp_path: Path, **overrides: Any) -> AsyncIt
         use_kubeconfig="true",
         kubeconfig=str(kubeconfig),
         cluster_request_timeout="5s",
-        gather_timeout_margin="2s",
+        gather_timeout_margin="4s",
         **overrides,
     )
     access = await ClusterAccess.load(settings)

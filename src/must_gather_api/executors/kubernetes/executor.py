@@ -55,6 +55,15 @@ from must_gather_api.settings import GatherCredentials, Settings
 log = logging.getLogger(__name__)
 
 
+def overtime(margin: float) -> float:
+    """How long copies and the inspect fallback may go on past a gathering's timeout: the
+    margin less a reserve (a quarter, at most 30 s). The runner's hard limit is the timeout
+    plus the whole margin, counted from a little earlier; without the reserve, calls that
+    retry to their deadline meet it, and the gathering reports "timed out" where it should
+    give the calls' own reason."""
+    return margin - min(margin / 4, 30.0)
+
+
 @dataclass(frozen=True)
 class Timings:
     """Intervals of the executor's loops; tests shorten them."""
@@ -106,7 +115,7 @@ class KubernetesExecutor:
         self._settings = settings
         self._timings = timings or Timings()
         self._request_timeout = settings.cluster_request_timeout.total_seconds()
-        self._margin = settings.gather_timeout_margin.total_seconds()
+        self._overtime = overtime(settings.gather_timeout_margin.total_seconds())
         self._limit: int | None = settings.max_archive_bytes or None
 
     # -- the executor interface -------------------------------------------------------------
@@ -348,7 +357,7 @@ class KubernetesExecutor:
         if gathered.failures and (job.options.command is None or gathered.before_pods):
             console.out("Error running must-gather collection: " + outcome.error_reason)
             inspected = await inspecting.fallback(
-                run.calls.bounded(run.calls.deadline + self._margin), job.work_dir, console
+                run.calls.bounded(run.calls.deadline + self._overtime), job.work_dir, console
             )
             outcome = dataclasses.replace(outcome, gathered=(inspected,))
         return outcome
@@ -438,7 +447,7 @@ class KubernetesExecutor:
                 work_dir=job.work_dir,
                 scratch_dir=job.work_dir.parent,
                 source_dir=job.options.source_directory,
-                deadline=calls.deadline + self._margin,
+                deadline=calls.deadline + self._overtime,
                 limit=self._limit,
                 max_entries=self._settings.max_archive_entries or None,
                 keep_raw=self._raw_copies,
