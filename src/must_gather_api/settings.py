@@ -193,6 +193,16 @@ class Settings(BaseSettings):
             "(or, with service credentials and PostgreSQL, handed over to another replica)."
         ),
     )
+    serving_cpus: int = Field(
+        0,
+        ge=0,
+        le=4096,
+        description=(
+            "CPUs kept for answering requests: the service runs on the first this many of the "
+            "CPUs it may use, its copying and packing on the others. Pays only on CPUs the "
+            "service has to itself (a VM, Kubernetes' static CPU manager). 0: none kept."
+        ),
+    )
     output_flush_interval: Duration = Field(
         timedelta(seconds=1), description="How often a gathering's output is written to its log."
     )

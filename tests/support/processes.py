@@ -70,6 +70,7 @@ class KubesimProcess:
     rbac: str = "admin"
     niceness: int = 0  # a lower CPU priority, as for a cluster whose work runs elsewhere
     cpu_group: Path | None = None  # a cgroup to run in, its pods and execs with it
+    cpus: str = ""  # a CPU list (taskset -c) to run on, its pods and execs with it
 
     async def start(self, *faults: str) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,8 @@ class KubesimProcess:
         command += ["--rbac", self.rbac]
         if self.niceness:
             command = ["nice", "-n", str(self.niceness), *command]
+        if self.cpus:
+            command = ["taskset", "-c", self.cpus, *command]
         with (self.state_dir / "kubesim.log").open("ab") as log:
             # Popen, not asyncio's: its transports would outlive the test's loop.
             self.process = subprocess.Popen(
@@ -161,11 +164,14 @@ async def kubesim_process(
     rbac: str = "admin",
     niceness: int = 0,
     cpu_group: Path | None = None,
+    cpus: str = "",
 ) -> AsyncIterator[KubesimProcess]:
     """``rbac``: what the service's account may do. ``admin``: cluster-admin; ``deploy``:
     exactly what deploy/ grants it with GATHER_CREDENTIALS=caller (token and access
     reviews); ``deploy-service``: and the service-credentials component's role."""
-    cluster = KubesimProcess(state_dir, rbac=rbac, niceness=niceness, cpu_group=cpu_group)
+    cluster = KubesimProcess(
+        state_dir, rbac=rbac, niceness=niceness, cpu_group=cpu_group, cpus=cpus
+    )
     try:
         await cluster.start(*faults)
         yield cluster

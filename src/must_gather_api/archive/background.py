@@ -20,6 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from must_gather_api import cpus
+
 WORKERS = 2
 NICENESS = 10
 
@@ -34,6 +36,7 @@ def _lower_priority() -> None:
     # OS, a seccomp profile), the work simply runs at normal priority.
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    cpus.enter_background()  # with SERVING_CPUS, off the CPUs that answer requests
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from must_gather_api import cpus
 from must_gather_api.cli import (
     archive_commands,
     client_commands,
@@ -65,6 +66,12 @@ def serve(
             "must-gather-api: WARNING: AUTH=none, every local caller may run must-gather",
             err=True,
         )
+    try:
+        # Before the server starts anything: its worker and threads inherit these CPUs.
+        cpus.reserve(settings.serving_cpus)
+    except cpus.NoCpuLeft as e:
+        typer.echo(f"must-gather-api: configuration error: {e}", err=True)
+        raise typer.Exit(2) from e
     serving.configure_logging(settings)
     if server is Server.GRANIAN:
         serving.serve_with_granian(settings)

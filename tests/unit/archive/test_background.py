@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from must_gather_api import cpus
 from must_gather_api.archive import background
 
 pytestmark = pytest.mark.asyncio
@@ -52,3 +53,22 @@ async def test_errors_reach_the_caller() -> None:
 
     with pytest.raises(OSError, match="No space left"):
         await background.run(fail)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a process allowed two CPUs")
+async def test_with_serving_cpus_the_pool_threads_run_on_the_background_cpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    monkeypatch.setenv(cpus.BACKGROUND_VARIABLE, cpus.listed(allowed[1:]))
+    seen: list[set[int]] = []
+
+    def started() -> None:  # as the pool starts each of its threads
+        background._lower_priority()
+        seen.append(os.sched_getaffinity(0))
+
+    thread = threading.Thread(target=started, name="archive-work-test")
+    thread.start()
+    thread.join()
+    assert seen == [set(allowed[1:])]
+    assert os.sched_getaffinity(0) == set(allowed)

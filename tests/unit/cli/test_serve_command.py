@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from typer.testing import CliRunner
 
+from must_gather_api import cpus
 from must_gather_api.cli import main, serving
 from must_gather_api.settings import Settings
 
@@ -70,6 +72,22 @@ def test_auth_none_refuses_a_non_loopback_address(started: list[tuple[str, Setti
     assert "AUTH=none" in stderr and "loopback" in stderr
     assert "0.0.0.0" in stderr and "HOST=127.0.0.1" in stderr
     assert started == []
+
+
+def test_serving_cpus_that_leave_none_for_the_background_exit_2(
+    started: list[tuple[str, Settings]],
+) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    code, _, stderr = invoke("serve", env={"SERVING_CPUS": str(len(allowed))})
+    assert code == 2
+    assert stderr.splitlines() == [
+        f"must-gather-api: configuration error: SERVING_CPUS={len(allowed)} leaves no CPU for "
+        f"copying and packing: this process may run on {len(allowed)} "
+        f"({cpus.listed(allowed)}); set it to at most {len(allowed) - 1}, or 0 for no "
+        "reservation"
+    ]
+    assert started == []
+    assert os.sched_getaffinity(0) == set(allowed)
 
 
 def test_auth_none_on_a_port_with_a_public_host(started: list[tuple[str, Settings]]) -> None:
