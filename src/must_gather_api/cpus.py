@@ -24,8 +24,9 @@ BACKGROUND_VARIABLE = "MUST_GATHER_API_BACKGROUND_CPUS"
 """From ``serve`` to the processes it starts; not a setting (``reserve`` writes it)."""
 
 
-class NoCpuLeft(ValueError):
-    """SERVING_CPUS leaves no CPU for the background work (the message says which)."""
+class CannotKeepCpus(ValueError):
+    """SERVING_CPUS cannot be honoured here: it leaves no CPU for the background work, or
+    the process may not choose its CPUs (the message says which)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def split(allowed: Iterable[int], serving: int) -> Split:
     background."""
     ordered = sorted(set(allowed))
     if serving >= len(ordered):
-        raise NoCpuLeft(
+        raise CannotKeepCpus(
             f"SERVING_CPUS={serving} leaves no CPU for copying and packing: this process may "
             f"run on {len(ordered)} ({listed(ordered)}); set it to at most {len(ordered) - 1}, "
             "or 0 for no reservation"
@@ -76,7 +77,13 @@ def reserve(serving: int, environ: MutableMapping[str, str] = os.environ) -> Spl
     if serving == 0:
         return None
     chosen = split(os.sched_getaffinity(0), serving)
-    os.sched_setaffinity(0, chosen.serving)
+    try:
+        os.sched_setaffinity(0, chosen.serving)
+    except OSError as e:  # a seccomp profile or a cpuset that forbids it
+        raise CannotKeepCpus(
+            f"SERVING_CPUS={serving}: this process may not choose its CPUs here "
+            f"({e.strerror}); set it to 0"
+        ) from e
     environ[BACKGROUND_VARIABLE] = listed(chosen.background)
     return chosen
 

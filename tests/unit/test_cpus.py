@@ -51,7 +51,7 @@ def test_the_lowest_cpus_serve_and_the_rest_are_the_background() -> None:
 
 
 def test_a_reservation_that_leaves_no_background_cpu_says_what_there_is() -> None:
-    with pytest.raises(cpus.NoCpuLeft) as raised:
+    with pytest.raises(cpus.CannotKeepCpus) as raised:
         cpus.split([0, 1], 2)
     assert str(raised.value) == (
         "SERVING_CPUS=2 leaves no CPU for copying and packing: this process may run on 2 "
@@ -88,3 +88,21 @@ def test_background_work_moves_to_the_background_cpus(monkeypatch: pytest.Monkey
 def test_a_background_list_that_cannot_be_used_leaves_the_thread_where_it_is(text: str) -> None:
     environ = {cpus.BACKGROUND_VARIABLE: text}
     assert in_a_thread(lambda: cpus.move_to_background(0, environ)) == (None, set(ALLOWED))
+
+
+def test_a_process_that_may_not_choose_its_cpus_is_told_to_keep_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(pid: int, mask: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "sched_setaffinity", refused)
+    environ: dict[str, str] = {}
+    with pytest.raises(cpus.CannotKeepCpus) as raised:
+        cpus.reserve(1, environ)
+    assert str(raised.value) == (
+        "SERVING_CPUS=1: this process may not choose its CPUs here (Operation not permitted); "
+        "set it to 0"
+    )
+    assert environ == {}

@@ -69,7 +69,7 @@ def serve(
     try:
         # Before the server starts anything: its worker and threads inherit these CPUs.
         cpus.reserve(settings.serving_cpus)
-    except cpus.NoCpuLeft as e:
+    except cpus.CannotKeepCpus as e:
         typer.echo(f"must-gather-api: configuration error: {e}", err=True)
         raise typer.Exit(2) from e
     serving.configure_logging(settings)
