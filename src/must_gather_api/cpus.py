@@ -7,8 +7,10 @@ the CPU was never saturated. Given cores of its own, the serving process finds t
 
 ``reserve`` runs once in ``serve``, before the server starts its worker and threads: the
 process takes the serving CPUs (its children and threads inherit them) and leaves the
-background set in an environment variable, which every worker process inherits and
-applies (``enter_background``) when it lowers its priority. This only pays on CPUs the
+background set in an environment variable (internal, not a setting). ``spares.spawn``
+moves each worker process there a moment into its start, before its imports, and the
+threads that lower their priority for background work move there too
+(``enter_background``). This only pays on CPUs the
 service has to itself (a VM, Kubernetes' static CPU manager): on a node's shared pool the
 reserved CPUs are shared with everything else, so the default is no reservation.
 """
