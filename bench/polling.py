@@ -104,6 +104,8 @@ async def run(work: Path, *, quick: bool) -> dict[str, Any]:
     result["goal"] = (
         "authenticated rps >= 0.9 of AUTH=none; list p50 256 KiB vs empty outputs <= 1.2"
     )
+    # Each goal on its own, so the table says which one a "no" is about.
+    result["goals_met"] = {"auth": bool(auth_ok), "list_flat": bool(flat), "no_errors": not errors}
     result["met"] = bool(auth_ok and flat and errors == 0)
     return result
 
@@ -120,5 +122,8 @@ def row(result: dict[str, Any]) -> list[str]:
         f"get {one['none']['rps']['median']} rps, list {listed['none']['rps']['median']} rps",
         f"{one['rps_ratio']} / {listed['rps_ratio']}",
         f"list p50 256K/empty x{flat['p50_ratio']}",
-        "yes" if result["met"] else "no",
+        ", ".join(
+            f"{name} {'yes' if met else 'no'}"
+            for name, met in result.get("goals_met", {"all": result["met"]}).items()
+        ),
     ]
