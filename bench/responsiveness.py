@@ -41,7 +41,7 @@ CLUSTER_NICENESS = int(os.environ.get("BENCH_CLUSTER_NICENESS", "10"))
 CLUSTER_IDLE = os.environ.get("BENCH_CLUSTER_IDLE", "1") != "0"
 # CPUs the service keeps for answering (SERVING_CPUS), where the machine has more than that.
 # Without, the copies and packing share every core with it: they yield the CPU at once
-# (SCHED_IDLE), but leave its caches cold, and on this 2-core VM the ratio was 2.0-2.2.
+# (SCHED_IDLE), but leave its caches cold: on this 2-core VM the ratio was 2.0 to 2.5.
 SERVING_CPUS = int(os.environ.get("BENCH_SERVING_CPUS", "1"))
 # About half the samples of a busy window: at 8 s (some 600 samples, the p99 their sixth
 # slowest) the idle p99 of five runs spread from 4.4 to 8.2 ms.
