@@ -15,8 +15,6 @@ import signal
 import sys
 from typing import NoReturn
 
-from must_gather_api import cpus
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -40,13 +38,12 @@ def background_priority(niceness: int) -> None:
     that yields the CPU to the service: ``niceness`` higher, and SCHED_IDLE where Linux
     allows it (a waking request handler then preempts it at once, where a merely nicer task
     may keep the CPU for the rest of its time slice). Neither needs privilege; where
-    neither is possible the work runs at normal priority. With SERVING_CPUS, it also moves
-    to the CPUs left for the background (``cpus``)."""
+    neither is possible the work runs at normal priority. (With SERVING_CPUS, a worker
+    process is already on the background CPUs: ``spares.spawn`` put it there.)"""
     with contextlib.suppress(OSError):
         os.nice(niceness)
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    cpus.enter_background()
 
 
 def exit_at_once(status: int) -> NoReturn:

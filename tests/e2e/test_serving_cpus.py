@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from support.cpus import ALLOWED, BACKGROUND, SERVING, two_cpus
 from support.gathering_calls import client_for, poll, post, says
 from support.processes import kubesim_process, service_environment, service_process
 
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.timeout(120),
-    pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs"),
+    two_cpus,
 ]
 
 NEVER_ENDS = "kubesim.local/must-gather-never-ends:latest"
@@ -65,8 +66,6 @@ async def workers_of(pid: int) -> dict[str, list[int]]:
 
 
 async def test_the_server_keeps_its_cpus_and_the_workers_get_the_others(tmp_path: Path) -> None:
-    allowed = sorted(os.sched_getaffinity(0))
-    serving, background = frozenset(allowed[:1]), frozenset(allowed[1:])
     async with (
         kubesim_process(tmp_path / "kubesim") as cluster,
         service_process(
@@ -91,10 +90,10 @@ async def test_the_server_keeps_its_cpus_and_the_workers_get_the_others(tmp_path
         assert len(servers) == 2  # granian's main process and its one worker
         for pid in servers:
             # Every thread: granian's runtime threads, the event loop, the lookups' pool.
-            assert thread_cpus(pid) == {serving}, command_of(pid)
+            assert thread_cpus(pid) == {SERVING}, command_of(pid)
         for pids in workers.values():
             for pid in pids:
-                assert thread_cpus(pid) == {background}, command_of(pid)
+                assert thread_cpus(pid) == {BACKGROUND}, command_of(pid)
         async with client_for(service) as api:
             assert (await api.delete(f"/must-gather/{gathering}")).status_code == 200
-    assert os.sched_getaffinity(0) == set(allowed)
+    assert os.sched_getaffinity(0) == set(ALLOWED)

@@ -9,12 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from must_gather_api import cpus
-from must_gather_api.lifetimes import background_priority
+from support.cpus import ALLOWED, BACKGROUND, SERVING, as_if_reserved, two_cpus
 
 pytestmark = pytest.mark.timeout(10)
-
-ALLOWED = sorted(os.sched_getaffinity(0))
-two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="needs a process allowed two CPUs")
 
 
 def in_a_thread(work: Callable[[], object]) -> tuple[object, set[int]]:
@@ -70,17 +67,17 @@ def test_no_reservation_changes_nothing() -> None:
 def test_a_reservation_moves_the_caller_and_tells_the_background_its_cpus() -> None:
     environ: dict[str, str] = {}
     split, now = in_a_thread(lambda: cpus.reserve(1, environ))
-    assert split == cpus.Split(frozenset(ALLOWED[:1]), frozenset(ALLOWED[1:]))
-    assert now == set(ALLOWED[:1])
-    assert environ == {cpus.BACKGROUND_VARIABLE: cpus.listed(ALLOWED[1:])}
+    assert split == cpus.Split(SERVING, BACKGROUND)
+    assert now == SERVING
+    assert environ == {cpus.BACKGROUND_VARIABLE: cpus.listed(BACKGROUND)}
     assert os.sched_getaffinity(0) == set(ALLOWED)  # the test's thread is where it was
 
 
 @two_cpus
 def test_background_work_moves_to_the_background_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(cpus.BACKGROUND_VARIABLE, cpus.listed(ALLOWED[1:]))
+    as_if_reserved(monkeypatch)
 
-    assert in_a_thread(lambda: background_priority(1)) == (None, set(ALLOWED[1:]))
+    assert in_a_thread(cpus.enter_background) == (None, set(BACKGROUND))
     assert os.sched_getaffinity(0) == set(ALLOWED)
 
 

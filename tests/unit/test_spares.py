@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from must_gather_api import cpus, spares
+from must_gather_api import spares
 from must_gather_api.archive import isolated
 from must_gather_api.executors.kubernetes import copying
 from must_gather_api.spares import Command, Spares
+from support.cpus import ALLOWED, BACKGROUND, as_if_reserved, two_cpus
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(30)]
 
@@ -48,16 +49,15 @@ async def test_without_keeping_nothing_is_started_ahead() -> None:
     assert await answer(process, {"a": 1}) == {"a": 1}
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a process allowed two CPUs")
+@two_cpus
 async def test_with_serving_cpus_a_worker_runs_on_the_background_cpus_from_its_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    allowed = sorted(os.sched_getaffinity(0))
-    monkeypatch.setenv(cpus.BACKGROUND_VARIABLE, cpus.listed(allowed[1:]))
+    as_if_reserved(monkeypatch)
     process = await spares.start(ECHO)
-    assert os.sched_getaffinity(process.pid) == set(allowed[1:])
+    assert os.sched_getaffinity(process.pid) == BACKGROUND
     assert await answer(process, {"a": 1}) == {"a": 1}
-    assert os.sched_getaffinity(0) == set(allowed)  # the service stays where it was
+    assert os.sched_getaffinity(0) == set(ALLOWED)  # the service stays where it was
 
 
 async def test_a_prepared_spare_is_the_process_the_job_gets() -> None:

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from must_gather_api import cpus
 from must_gather_api.archive import background
+from support.cpus import ALLOWED, BACKGROUND, as_if_reserved, two_cpus
 
 pytestmark = pytest.mark.asyncio
 
@@ -55,12 +55,11 @@ async def test_errors_reach_the_caller() -> None:
         await background.run(fail)
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a process allowed two CPUs")
+@two_cpus
 async def test_with_serving_cpus_the_pool_threads_run_on_the_background_cpus(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    allowed = sorted(os.sched_getaffinity(0))
-    monkeypatch.setenv(cpus.BACKGROUND_VARIABLE, cpus.listed(allowed[1:]))
+    as_if_reserved(monkeypatch)
     seen: list[set[int]] = []
 
     def started() -> None:  # as the pool starts each of its threads
@@ -70,5 +69,5 @@ async def test_with_serving_cpus_the_pool_threads_run_on_the_background_cpus(
     thread = threading.Thread(target=started, name="archive-work-test")
     thread.start()
     thread.join()
-    assert seen == [set(allowed[1:])]
-    assert os.sched_getaffinity(0) == set(allowed)
+    assert seen == [BACKGROUND]
+    assert os.sched_getaffinity(0) == set(ALLOWED)
