@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="SPEC",
-        help="inject a fault, e.g. api-error=503:rate=0.5:retry-after=2, latency=0.2, "
+        help="inject a fault, e.g. api-error=503:rate=0.5:retry-after=2[:user=NAME], "
+        "latency=0.2, "
         "exec-cut=4096, watch-disconnect=3, log-disconnect=1000, node-not-ready=NODE, "
         "revoke-token=TOKEN (repeatable)",
     )

@@ -32,6 +32,9 @@ class ApiErrorRule:
     count: int | None = None
     path: str | None = None  # a regex searched in the request path
     retry_after: int | None = None  # seconds, sent as Retry-After
+    # only requests authenticated as this user (its name, such as kube:admin), so that a
+    # fault can aim at one client's calls and not at the gather pod's, which share paths
+    user: str | None = None
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,10 +76,13 @@ class Faults:
         self.watch_disconnect_after = None
         self.log_disconnect_after_bytes = None
 
-    def pick_api_error(self, path: str) -> ApiErrorRule | None:
-        """The rule that fails this request, if any; counted rules are used up."""
+    def pick_api_error(self, path: str, user: str | None = None) -> ApiErrorRule | None:
+        """The rule that fails this request (by ``user``, None when its token is not known),
+        if any; counted rules are used up."""
         for rule in self.api_errors:
             if rule._pattern is not None and not rule._pattern.search(path):
+                continue
+            if rule.user is not None and rule.user != user:
                 continue
             if rule.count is not None and rule.count <= 0:
                 continue
@@ -177,7 +183,8 @@ def _as_list(value: Any) -> list[str]:
 def parse_fault_spec(spec: str) -> dict[str, Any]:
     """The JSON form of one command-line fault.
 
-    ``api-error=503[:rate=0.5][:count=3][:path=REGEX][:retry-after=2]``, ``latency=0.2``,
+    ``api-error=503[:rate=0.5][:count=3][:path=REGEX][:retry-after=2][:user=NAME]``
+    (``user`` last: a user's name may hold colons), ``latency=0.2``,
     ``exec-cut=BYTES``, ``watch-disconnect=EVENTS``, ``log-disconnect=BYTES``,
     ``node-not-ready=NODE``, ``revoke-token=TOKEN``.
     """
@@ -196,8 +203,9 @@ def parse_fault_spec(spec: str) -> dict[str, Any]:
         return {simple[name]: rest}
     if name != "api-error":
         raise BadRequest(f"unknown fault {name!r}")
+    rest, _, user = rest.partition(":user=")
     status, *options = rest.split(":")
-    rule: dict[str, Any] = {}
+    rule: dict[str, Any] = {"user": user} if user else {}
     try:
         rule["status"] = int(status)
         for option in options:

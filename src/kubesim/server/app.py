@@ -105,12 +105,13 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     faults = state.faults
     if faults.latency_seconds > 0:
         await asyncio.sleep(faults.latency_seconds)
-    if not request.path.startswith("/kubesim/"):
-        rule = faults.pick_api_error(request.path)
-        if rule is not None:
-            return _fault_response(rule)
     token = _bearer_token(request)
     user: User | None = state.users.authenticate(token) if token is not None else ANONYMOUS
+    if not request.path.startswith("/kubesim/"):
+        # a fault answers before authentication refuses, as a failing server would
+        rule = faults.pick_api_error(request.path, user.name if user is not None else None)
+        if rule is not None:
+            return _fault_response(rule)
     if user is None or (user is ANONYMOUS and request.path.rstrip("/") not in _PUBLIC_PATHS):
         raise Unauthorized("Unauthorized")
     info = resolve(request.method, request.path, request.query)

@@ -53,6 +53,23 @@ async def test_api_error_by_count_with_retry_after(
 
 
 @pytest.mark.asyncio
+async def test_api_error_aimed_at_one_user(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    cluster.faults.apply_spec("api-error=500:count=1:user=system:serviceaccount:x:default")
+    sa_token = cluster.users.token_for_service_account("x", "default")
+    # aimed at a service account: the admin's and the developer's calls pass
+    assert (await _get(http, "/api/v1/nodes"))[0] == 200
+    developer = {"Authorization": f"Bearer {USER_TOKEN}"}
+    assert (await _get(http, "/api/v1/namespaces/x/pods", **developer))[0] != 500
+    assert cluster.faults.api_errors[0].count == 1, "a request of someone else used it up"
+    cluster.faults.clear()
+    cluster.faults.apply_spec("api-error=500:count=2:user=kube:admin")
+    assert (await _get(http, "/api/v1/nodes"))[0] == 500
+    status = (await _get(http, "/api/v1/nodes", Authorization=f"Bearer {sa_token}"))[0]
+    assert status != 500
+    assert cluster.faults.api_errors[0].count == 1
+
+
+@pytest.mark.asyncio
 async def test_api_error_rate() -> None:
     faults = Faults(rng=random.Random(7))
     faults.apply_json({"api_errors": [{"status": 429, "rate": 0.5}]})
@@ -155,6 +172,10 @@ async def test_faults_given_at_start(kubesim_factory: ClusterFactory) -> None:
             {"api_errors": [{"status": 429, "rate": 0.25, "path": "^/apis", "retry_after": 1}]},
         ),
         ("node-not-ready=worker-0", {"node_not_ready": "worker-0"}),
+        (
+            "api-error=500:count=3:user=system:serviceaccount:ns:sa",
+            {"api_errors": [{"status": 500, "count": 3, "user": "system:serviceaccount:ns:sa"}]},
+        ),
     ],
 )
 def test_parse_fault_spec(spec: str, expected: dict[str, Any]) -> None:
