@@ -28,6 +28,7 @@ from must_gather_api.kube import failures, retrying
 Query = Mapping[str, str | int | bool | list[str]]
 EXEC_PROTOCOLS = ",".join(PROTOCOLS)
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
+_ERROR_BODY_LIMIT = 64 * 1024  # of an error answer to a stream: a Status object, or a page
 
 
 class _Sockets:
@@ -200,7 +201,7 @@ class ClusterCalls:
         )
 
         async def once() -> Any:
-            return await self.api.call_api(
+            response: aiohttp.ClientResponse = await self.api.call_api(
                 f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
                 "GET",
                 query_params=params,
@@ -210,6 +211,17 @@ class ClusterCalls:
                 _preload_content=False,
                 _request_timeout=timeout,
             )
+            if 200 <= response.status <= 299:
+                return response
+            # The client checks the status only when it reads the body itself: without this
+            # an API server's error (a Status object) would be read as the pod's log.
+            try:
+                body = await response.content.read(_ERROR_BODY_LIMIT)
+            finally:
+                response.release()
+            error = ApiException(status=response.status, reason=response.reason)
+            error.body, error.headers = body, response.headers  # as the client fills them
+            raise error
 
         try:
             response: aiohttp.ClientResponse = await retrying.retry(

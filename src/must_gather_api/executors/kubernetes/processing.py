@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+
 from must_gather_api.archive import isolated, raw_copies
 from must_gather_api.executors.base import HandOver
 from must_gather_api.executors.kubernetes import copying, extracting, local_layout, waiting
@@ -229,24 +231,35 @@ class PodProcessor:
         await asyncio.to_thread(raw_copies.record, scratch, folder=folder, pod=name)
 
     async def _gather_logs(self, calls: ClusterCalls, name: str, target: Path) -> None:
-        """The whole gather log with timestamps, streamed to ``target``."""
+        """The whole gather log with timestamps, streamed to ``target``; no file when the
+        log cannot be read at all, what came when the stream broke off."""
+        started = False
         try:
-            file = await asyncio.to_thread(target.open, "wb")
-            try:
-                async with asyncio.timeout(max(calls.remaining(), 1.0)):
-                    async with calls.log_stream(
-                        self.namespace,
-                        name,
-                        query={"container": GATHER, "timestamps": True},
-                        what=f"read the log of pod {name}",
-                    ) as response:
+            async with asyncio.timeout(max(calls.remaining(), 1.0)):
+                async with calls.log_stream(
+                    self.namespace,
+                    name,
+                    query={"container": GATHER, "timestamps": True},
+                    what=f"read the log of pod {name}",
+                ) as response:
+                    file = await asyncio.to_thread(target.open, "wb")
+                    started = True
+                    try:
                         async for chunk in response.content.iter_chunked(1024 * 1024):
                             await asyncio.to_thread(file.write, chunk)
-            finally:
-                await asyncio.to_thread(file.close)
-        except (GatherError, TimeoutError, OSError) as e:
-            reason = e.reason if isinstance(e, GatherError) else str(e) or type(e).__name__
-            self.console.out(f"gather.logs not written: {reason}", source=name)
+                    finally:
+                        await asyncio.to_thread(file.close)
+        except (GatherError, TimeoutError, OSError, aiohttp.ClientError) as e:
+            if isinstance(e, GatherError):
+                reason = e.reason
+            elif isinstance(e, TimeoutError):
+                reason = "the timeout passed"
+            elif isinstance(e, OSError):
+                reason = e.strerror or "it could not be written"  # never the file's path
+            else:
+                reason = "the stream broke off"
+            what = "gather.logs incomplete" if started else "gather.logs not written"
+            self.console.out(f"{what}: {reason}", source=name)
 
     async def _delete_pod(self, name: str) -> None:
         deadline = time.monotonic() + self.calls.request_timeout * 2

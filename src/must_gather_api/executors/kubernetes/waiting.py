@@ -148,13 +148,18 @@ async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Co
                         console.pod_line(name, line)
         except TimeoutError:
             raise GatherTimedOut("the timeout passed while gather was still running") from None
-        except (aiohttp.ClientError, ValueError) as e:
-            console.out(f"gather logs unavailable: {e}", source=name)
+        except aiohttp.ClientError:  # its text may name the server's address
+            console.out("gather logs unavailable: the stream broke off", source=name)
+            return
+        except ValueError:
+            console.out("gather logs unavailable: a line was too long to read", source=name)
             return
         except ClusterCallFailed as e:
-            if e.status == 404:  # the pod is gone: wait_done says so
-                return
-            raise
+            # oc goes on waiting when the log cannot be read (refused, or transient errors
+            # past their retries): the log is for people, the gathering is what counts
+            if e.status != 404:  # the pod is gone: wait_done says so
+                console.out(f"gather logs unavailable: {e.reason}", source=name)
+            return
         try:
             if _terminated(await _pod(calls, namespace, name)) is not None:
                 return
