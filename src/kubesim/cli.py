@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="inject a fault, e.g. api-error=503:rate=0.5:retry-after=2[:user=NAME], "
         "latency=0.2, "
-        "exec-cut=4096, watch-disconnect=3, log-disconnect=1000, node-not-ready=NODE, "
+        "exec-cut=4096, watch-disconnect=3, log-disconnect=1000, log-break=1000, "
+        "node-not-ready=NODE, "
         "revoke-token=TOKEN (repeatable)",
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="debug logging")

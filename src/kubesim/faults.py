@@ -2,7 +2,7 @@
 
 They are set at start (``kubesim serve --fault ...``), through ``/kubesim/faults`` or from
 Python (``cluster.faults``). The server reads the API-side ones; the kubelet's stream handlers
-read ``exec_cut_after_bytes`` and ``log_disconnect_after_bytes``.
+read ``exec_cut_after_bytes``, ``log_disconnect_after_bytes`` and ``log_break_after_bytes``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Faults:
         self.exec_cut_after_bytes: int | None = None
         self.watch_disconnect_after: int | None = None
         self.log_disconnect_after_bytes: int | None = None
+        self.log_break_after_bytes: int | None = None
 
     def clear(self) -> None:
         """Back to no faults (nodes made NotReady and revoked tokens stay as they are)."""
@@ -75,6 +76,7 @@ class Faults:
         self.exec_cut_after_bytes = None
         self.watch_disconnect_after = None
         self.log_disconnect_after_bytes = None
+        self.log_break_after_bytes = None
 
     def pick_api_error(self, path: str, user: str | None = None) -> ApiErrorRule | None:
         """The rule that fails this request (by ``user``, None when its token is not known),
@@ -133,6 +135,7 @@ class Faults:
             "exec_cut_after_bytes": self.exec_cut_after_bytes,
             "watch_disconnect_after": self.watch_disconnect_after,
             "log_disconnect_after_bytes": self.log_disconnect_after_bytes,
+            "log_break_after_bytes": self.log_break_after_bytes,
         }
 
     def apply_json(self, body: dict[str, Any]) -> None:
@@ -143,6 +146,7 @@ class Faults:
             "exec_cut_after_bytes",
             "watch_disconnect_after",
             "log_disconnect_after_bytes",
+            "log_break_after_bytes",
             "node_not_ready",
             "revoke_token",
         }
@@ -158,6 +162,7 @@ class Faults:
                 "exec_cut_after_bytes",
                 "watch_disconnect_after",
                 "log_disconnect_after_bytes",
+                "log_break_after_bytes",
             ):
                 if name in body:
                     setattr(self, name, None if body[name] is None else int(body[name]))
@@ -185,7 +190,7 @@ def parse_fault_spec(spec: str) -> dict[str, Any]:
 
     ``api-error=503[:rate=0.5][:count=3][:path=REGEX][:retry-after=2][:user=NAME]``
     (``user`` last: a user's name may hold colons), ``latency=0.2``,
-    ``exec-cut=BYTES``, ``watch-disconnect=EVENTS``, ``log-disconnect=BYTES``,
+    ``exec-cut=BYTES``, ``watch-disconnect=EVENTS``, ``log-disconnect=BYTES``, ``log-break=BYTES``,
     ``node-not-ready=NODE``, ``revoke-token=TOKEN``.
     """
     name, sep, rest = spec.partition("=")
@@ -196,6 +201,7 @@ def parse_fault_spec(spec: str) -> dict[str, Any]:
         "exec-cut": "exec_cut_after_bytes",
         "watch-disconnect": "watch_disconnect_after",
         "log-disconnect": "log_disconnect_after_bytes",
+        "log-break": "log_break_after_bytes",
         "node-not-ready": "node_not_ready",
         "revoke-token": "revoke_token",
     }

@@ -98,9 +98,18 @@ async def pod_log(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     faults = request.app.get(FAULTS_KEY)
-    cut_after = faults.log_disconnect_after_bytes if faults is not None and options.follow else None
+    follow = faults is not None and options.follow
+    cut_after = faults.log_disconnect_after_bytes if follow else None
+    break_after = faults.log_break_after_bytes if follow else None
     sent = 0
     async for chunk in _log_chunks(source, options):
+        if break_after is not None and sent + len(chunk) >= break_after:
+            await response.write(chunk[: break_after - sent])
+            # the connection drops with no last chunk, as when a proxy between fails: the
+            # client's read of the body fails where a cut (below) ends it cleanly
+            if request.transport is not None:
+                request.transport.abort()
+            return response
         if cut_after is not None and sent + len(chunk) >= cut_after:
             await response.write(chunk[: cut_after - sent])
             break

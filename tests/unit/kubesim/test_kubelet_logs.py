@@ -101,7 +101,7 @@ async def test_follow_waits_for_more_and_ends_with_the_run(tmp_path: Path) -> No
 
 @pytest.mark.asyncio
 @pytest.mark.timeout(30)
-async def test_follow_is_cut_by_the_log_disconnect_fault(kubesim: Cluster) -> None:
+async def test_follow_is_cut_or_broken_by_the_log_faults(kubesim: Cluster) -> None:
     kubesim.store.create(
         kinds.PODS,
         {
@@ -137,6 +137,24 @@ async def test_follow_is_cut_by_the_log_disconnect_fault(kubesim: Cluster) -> No
         body = await response.read()
     assert len(body) == 100
     assert body.startswith(b"chatter\nchatter\n")
+
+    # a break is a connection dropped mid-body: the client's read fails, after what came
+    kubesim.faults.log_disconnect_after_bytes = None
+    kubesim.faults.log_break_after_bytes = 40
+    received = bytearray()
+    async with (
+        aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            connector=aiohttp.TCPConnector(ssl=context),
+        ) as session,
+        session.get(
+            f"{kubesim.url}/api/v1/namespaces/default/pods/chatty/log", params={"follow": "true"}
+        ) as response,
+    ):
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async for chunk in response.content.iter_any():
+                received += chunk
+    assert received.startswith(b"chatter\n") and len(received) <= 40
 
 
 @pytest.mark.asyncio

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from must_gather_api.errors import FailureKind
+from must_gather_api.executors.kubernetes import log_lines
 from must_gather_api.executors.kubernetes.calls import ClusterCalls
 from must_gather_api.executors.kubernetes.console import Console
 from must_gather_api.executors.kubernetes.errors import (
@@ -26,8 +27,8 @@ from must_gather_api.executors.kubernetes.pods import GATHER, container_status
 from must_gather_api.kube.failures import clipped
 
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
-# How far back a reopened log stream starts: lines seen already are skipped by timestamp.
-_LOG_READ_LIMIT = 1024 * 1024
+# Breaks of the log stream in a row, none bringing a new line, before following stops.
+_BREAKS_IN_A_ROW = 3
 FIRST_LOOK = 0.1  # seconds after the first look at a pod that has not started
 
 
@@ -114,15 +115,34 @@ def _terminated(pod: dict[str, Any]) -> dict[str, Any] | None:
 async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Console) -> None:
     """Prints gather's log as ``[pod] POD <ts> <line>`` until gather ends or time runs out.
 
-    A stream that ends while gather still runs (API servers cut long streams) is reopened
-    from the last timestamp seen; lines already printed are not printed again.
+    A stream that ends or breaks off (API servers cut long streams, proxies drop them) is
+    reopened from the last timestamp seen, and once gather ended the rest is read without
+    following; lines already printed are not printed again, and half a line is printed
+    only once no stream will send it whole.
     """
     last_stamp = ""
     printed_at_last: set[str] = set()
+
+    def show(raw: bytes) -> bool:
+        nonlocal last_stamp, printed_at_last
+        line = raw.decode("utf-8", "replace")
+        stamp = line.split(" ", 1)[0]
+        if last_stamp and stamp < last_stamp:
+            return False
+        if stamp == last_stamp and line in printed_at_last:
+            return False
+        if stamp != last_stamp:
+            last_stamp, printed_at_last = stamp, set()
+        printed_at_last.add(line)
+        console.pod_line(name, line)
+        return True
+
+    breaks = 0
+    follow = True
     while True:
         query: dict[str, str | int | bool | list[str]] = {
             "container": GATHER,
-            "follow": True,
+            "follow": follow,
             "timestamps": True,
         }
         if last_stamp:
@@ -130,29 +150,25 @@ async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Co
         remaining = calls.remaining()
         if remaining <= 0:
             raise GatherTimedOut("the timeout passed while gather was still running")
+        lines = log_lines.Lines()
+        shown = 0
         try:
             async with asyncio.timeout(remaining):
                 async with calls.log_stream(
                     namespace, name, query=query, what=f"follow the log of pod {name}"
                 ) as response:
-                    while raw := await response.content.readline():
-                        line = raw.decode("utf-8", "replace").rstrip("\n")
-                        stamp = line.split(" ", 1)[0]
-                        if last_stamp and stamp < last_stamp:
-                            continue
-                        if stamp == last_stamp and line in printed_at_last:
-                            continue
-                        if stamp != last_stamp:
-                            last_stamp, printed_at_last = stamp, set()
-                        printed_at_last.add(line)
-                        console.pod_line(name, line)
+                    async for piece in response.content.iter_any():
+                        shown += sum(show(raw) for raw in lines.feed(piece))
         except TimeoutError:
             raise GatherTimedOut("the timeout passed while gather was still running") from None
         except aiohttp.ClientError:  # its text may name the server's address
-            console.out("gather logs unavailable: the stream broke off", source=name)
-            return
-        except ValueError:
-            console.out("gather logs unavailable: a line was too long to read", source=name)
+            breaks = 0 if shown else breaks + 1
+            if breaks < _BREAKS_IN_A_ROW:
+                continue
+            console.out(
+                f"gather logs unavailable: the stream broke off {breaks} times in a row",
+                source=name,
+            )
             return
         except ClusterCallFailed as e:
             # oc goes on waiting when the log cannot be read (refused, or transient errors
@@ -160,13 +176,20 @@ async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Co
             if e.status != 404:  # the pod is gone: wait_done says so
                 console.out(f"gather logs unavailable: {e.reason}", source=name)
             return
+        if not follow:
+            if last := lines.rest():  # its last line, written without a newline
+                show(last)
+            return
+        breaks = 0
         try:
-            if _terminated(await _pod(calls, namespace, name)) is not None:
-                return
+            ended = _terminated(await _pod(calls, namespace, name)) is not None
         except ClusterCallFailed as e:
             if e.status == 404:
                 return
             raise
+        # Gather ended, but the stream may have been cut short of the end: what is left is
+        # read once more, without following (the lines printed already are skipped).
+        follow = not ended
 
 
 async def wait_done(
