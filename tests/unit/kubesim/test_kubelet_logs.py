@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -99,6 +101,22 @@ async def test_follow_waits_for_more_and_ends_with_the_run(tmp_path: Path) -> No
     assert b"".join(received) == b"first\nsecond\n"
 
 
+@asynccontextmanager
+async def _followed(kubesim: Cluster, pod: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    """A ``follow=true`` log stream of a pod in namespace default, as the admin."""
+    context = ssl.create_default_context(cafile=str(kubesim.ca_file))
+    async with (
+        aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            connector=aiohttp.TCPConnector(ssl=context),
+        ) as session,
+        session.get(
+            f"{kubesim.url}/api/v1/namespaces/default/pods/{pod}/log", params={"follow": "true"}
+        ) as response,
+    ):
+        yield response
+
+
 @pytest.mark.asyncio
 @pytest.mark.timeout(30)
 async def test_follow_is_cut_or_broken_by_the_log_faults(kubesim: Cluster) -> None:
@@ -123,16 +141,7 @@ async def test_follow_is_cut_or_broken_by_the_log_faults(kubesim: Cluster) -> No
             if pod["metadata"]["name"] == "chatty" and "running" in statuses[0].get("state", {}):
                 break
     kubesim.faults.log_disconnect_after_bytes = 100
-    context = ssl.create_default_context(cafile=str(kubesim.ca_file))
-    async with (
-        aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            connector=aiohttp.TCPConnector(ssl=context),
-        ) as session,
-        session.get(
-            f"{kubesim.url}/api/v1/namespaces/default/pods/chatty/log", params={"follow": "true"}
-        ) as response,
-    ):
+    async with _followed(kubesim, "chatty") as response:
         assert response.headers["Content-Type"].startswith("text/plain")
         body = await response.read()
     assert len(body) == 100
@@ -142,15 +151,7 @@ async def test_follow_is_cut_or_broken_by_the_log_faults(kubesim: Cluster) -> No
     kubesim.faults.log_disconnect_after_bytes = None
     kubesim.faults.log_break_after_bytes = 40
     received = bytearray()
-    async with (
-        aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            connector=aiohttp.TCPConnector(ssl=context),
-        ) as session,
-        session.get(
-            f"{kubesim.url}/api/v1/namespaces/default/pods/chatty/log", params={"follow": "true"}
-        ) as response,
-    ):
+    async with _followed(kubesim, "chatty") as response:
         with pytest.raises(aiohttp.ClientPayloadError):
             async for chunk in response.content.iter_any():
                 received += chunk
