@@ -149,14 +149,19 @@ _kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Spares] = weakref.We
 
 @contextlib.asynccontextmanager
 async def keeping(kept: int = KEPT) -> AsyncIterator[Spares]:
-    """Spares are kept for this event loop until the block ends."""
+    """Spares are kept for this event loop until the block ends; a block within another
+    keeps its own, and the outer one's are kept again after it."""
     loop = asyncio.get_running_loop()
+    outer = _kept.get(loop)
     spares = _kept[loop] = Spares(kept)
     try:
         yield spares
     finally:
         if _kept.get(loop) is spares:
-            del _kept[loop]
+            if outer is not None:
+                _kept[loop] = outer
+            else:
+                del _kept[loop]
         await spares.close()
 
 

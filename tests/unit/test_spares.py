@@ -77,6 +77,19 @@ async def test_a_prepared_spare_is_the_process_the_job_gets() -> None:
     assert children() == before
 
 
+async def test_after_a_block_within_another_the_outer_spares_are_used_again() -> None:
+    async with spares.keeping() as outer:
+        async with spares.keeping() as inner:
+            spares.prepare(ECHO)
+            await ready(inner)
+        assert not inner.ready, "the inner block's spares outlived it"
+        spares.prepare(ECHO)
+        await ready(outer)
+        [waiting] = outer.ready[ECHO]
+        assert await spares.start(ECHO) is waiting
+        await answer(waiting, 1)
+
+
 async def test_spares_are_capped_per_command() -> None:
     async with spares.keeping(kept=2) as kept:
         for _ in range(5):
