@@ -74,10 +74,13 @@ def remove_all(directory: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def kept_bytes(directory: Path) -> int:
-    """What the recorded copies take on disk: the copying budget counts it."""
+def kept_bytes(directory: Path, *, but_of_pod: str | None = None) -> int:
+    """What the recorded copies take on disk: the copying budget counts it. ``but_of_pod``
+    leaves out an earlier copy of that pod (a new one replaces it)."""
     total = 0
     for copy in recorded(directory):
+        if copy.pod == but_of_pod:
+            continue
         try:
             total += copy.tar.stat().st_size
         except OSError:

@@ -276,12 +276,7 @@ class PodProcessor:
 
 def _raw_used(work_dir: Path, scratch_dir: Path, pod: str) -> int:
     """Blocking: the bytes kept so far, but for an earlier copy of ``pod`` (which goes)."""
-    earlier = sum(
-        copy.tar.stat().st_size
-        for copy in raw_copies.recorded(scratch_dir)
-        if copy.pod == pod and copy.tar.exists()
-    )
-    return extracting.data_size(work_dir) + raw_copies.kept_bytes(scratch_dir) - earlier
+    return extracting.data_size(work_dir) + raw_copies.kept_bytes(scratch_dir, but_of_pod=pod)
 
 
 async def process_all(processor: PodProcessor, plans: list[PodPlan]) -> list[GatherError]:
