@@ -98,9 +98,9 @@ async def pod_log(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     faults = request.app.get(FAULTS_KEY)
-    follow = faults is not None and options.follow
-    cut_after = faults.log_disconnect_after_bytes if follow else None
-    break_after = faults.log_break_after_bytes if follow else None
+    cut_after = break_after = None
+    if faults is not None and options.follow:
+        cut_after, break_after = faults.log_disconnect_after_bytes, faults.log_break_after_bytes
     sent = 0
     async for chunk in _log_chunks(source, options):
         if break_after is not None and sent + len(chunk) >= break_after:
