@@ -154,8 +154,9 @@ async def follow_log(calls: ClusterCalls, namespace: str, name: str, console: Co
         shown = 0
         try:
             async with asyncio.timeout(remaining):
+                what = "follow the log" if follow else "read the rest of the log"
                 async with calls.log_stream(
-                    namespace, name, query=query, what=f"follow the log of pod {name}"
+                    namespace, name, query=query, what=f"{what} of pod {name}"
                 ) as response:
                     async for piece in response.content.iter_any():
                         shown += sum(show(raw) for raw in lines.feed(piece))
