@@ -13,7 +13,6 @@ import pytest
 from kubesim.cluster import Cluster
 from must_gather_api.archive import isolated, packing, vetting
 from must_gather_api.executors.base import Job
-from must_gather_api.executors.kubernetes.log_lines import CLIPPED, LINE_LIMIT
 from support.native import Lines, executor_for, gone, job
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
@@ -167,23 +166,4 @@ async def test_an_image_archive_with_unsafe_members_is_re_packed_without_them(
     ]
     assert all(not m.mode & 0o6000 and (m.isreg() or m.isdir()) for m in found.values())
     assert not (tmp_path / "repack").exists()
-    assert await gone(kubesim) == []
-
-
-async def test_a_log_line_of_five_mebibytes_is_printed_clipped(
-    kubesim: Cluster, tmp_path: Path
-) -> None:
-    # The log was read with aiohttp's readline: a line was printed whole whatever its
-    # length, and one past 4 MiB (the client's buffer, twice over) raised LineTooLong.
-    executor = await executor_for(kubesim, tmp_path)
-    output = Lines()
-    script = "head -c 5242880 /dev/zero | tr '\\\\0' x; echo; echo after; /usr/bin/gather"
-    gathering = job(tmp_path, command=f'bash -c "{script}"')
-    outcome = await executor.run(gathering, output)
-    assert outcome.succeeded, f"{outcome.error_reason}\n{output.text[-2000:]}"
-    [long_line] = [line for line in output.lines if " POD " in line and "xxxx" in line]
-    printed = long_line.split(" POD ", 1)[1].encode()
-    assert printed.endswith(b"x" + CLIPPED)
-    assert len(printed) == LINE_LIMIT + len(CLIPPED)
-    assert any(line.endswith(" after") for line in output.lines), "the next line was lost"
     assert await gone(kubesim) == []
